@@ -148,3 +148,8 @@ def train(model: nn.Module, train_loader: DataLoader, epochs: int = 1, lr: float
     if bar is not None:
         bar.close()
     return history
+
+
+def count_parameters(model: nn.Module) -> int:
+    """The number of trainable parameters (materialise lazy layers with one forward pass first)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,33 @@
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import pick_device, seed_everything
+
+
+def draw():
+    return random.random(), float(np.random.rand()), torch.rand(3).tolist()
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers():
+    seed_everything(7)
+    first = draw()
+    seed_everything(7)
+    assert draw() == first
+    seed_everything(8)
+    assert draw() != first
+
+
+def test_seed_must_be_a_non_negative_int():
+    for bad in (-1, 1.5, "0", True):
+        with pytest.raises(ValueError, match="seed"):
+            seed_everything(bad)
+
+
+def test_pick_device():
+    assert pick_device("cpu") == torch.device("cpu")
+    assert pick_device().type in ("cuda", "mps", "cpu")
+    with pytest.raises(ValueError, match=r"prefer must be one of \['auto', 'cuda', 'mps', 'cpu'\]"):
+        pick_device("tpu")
