@@ -360,3 +360,50 @@ def d2l_resnet18(num_classes: int = 10) -> nn.Sequential:
         stage(64, first=True), stage(128, first=False), stage(256, first=False), stage(512, first=False),
         nn.Sequential(nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.LazyLinear(num_classes)),
     )
+
+
+def five_stage_resnet(channels: tuple[int, ...] = (32, 64, 128, 256, 512), in_channels: int = 3,
+                      num_outputs: int = 1, dropout: float = 0.0) -> nn.Sequential:
+    """Five :class:`PoolingResidualBlock` s (each halves the resolution), global average pooling, a linear head.
+
+    The tutorial-style network for a binary image classifier: on 180x180 images the blocks give
+    90, 45, 23, 12 and 6 pixels per side, then pooling and flattening leave ``channels[-1]`` features.
+    """
+    if not isinstance(channels, (tuple, list)) or len(channels) == 0:
+        raise ValueError(f"channels must be a non-empty tuple of ints, got {channels!r}")
+    for c in channels:
+        _check_positive_int("channels", c)
+    _check_positive_int("in_channels", in_channels)
+    _check_positive_int("num_outputs", num_outputs)
+    widths = (in_channels, *channels)
+    model = nn.Sequential()
+    model.add_module("blocks", nn.Sequential(*[PoolingResidualBlock(widths[i], widths[i + 1], dropout)
+                                               for i in range(len(channels))]))
+    model.add_module("pool", nn.AdaptiveAvgPool2d(1))
+    model.add_module("flatten", nn.Flatten())
+    model.add_module("head", nn.Linear(channels[-1], num_outputs))
+    return model
+
+
+def cifar_resnet18(num_classes: int = 10, in_channels: int = 3) -> nn.Sequential:
+    """ResNet-18 adapted to 32x32 images: a 3x3 stride-1 stem without max-pool, then torchvision's stages.
+
+    Four stages of two :class:`BasicBlock` s (64, 128, 256, 512 channels; the first block of stages
+    2-4 halves the resolution, with a projection shortcut), global average pooling, a linear head.
+    On 32x32 inputs the stages give 32, 16, 8 and 4 pixels per side.
+    """
+    _check_positive_int("num_classes", num_classes)
+    _check_positive_int("in_channels", in_channels)
+    model = nn.Sequential()
+    model.add_module("stem", nn.Sequential(
+        nn.Conv2d(in_channels, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64), nn.ReLU()))
+    channels = 64
+    for stage, out_channels in enumerate((64, 128, 256, 512), start=1):
+        stride = 1 if stage == 1 else 2
+        model.add_module(f"layer{stage}", nn.Sequential(BasicBlock(channels, out_channels, stride),
+                                                        BasicBlock(out_channels, out_channels)))
+        channels = out_channels
+    model.add_module("pool", nn.AdaptiveAvgPool2d(1))
+    model.add_module("flatten", nn.Flatten())
+    model.add_module("fc", nn.Linear(channels, num_classes))
+    return model

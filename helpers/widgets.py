@@ -4,3 +4,116 @@ Each widget only wires controls to a compute function and a plotting function fr
 modules, so its logic is testable in plain pytest: setting ``control.value`` runs the callbacks.
 """
 from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import torch
+from IPython.display import clear_output, display
+
+from .gradients import first_last_ratio, gradient_norms
+from .models import ACTIVATIONS, INITS, deep_mlp
+from .plotting import plot_gradient_norms
+
+# ---------------------------------------------------------------------------------------------
+# The gradient-norm explorer (notebook 01)
+# ---------------------------------------------------------------------------------------------
+EXPLORER_DEFAULTS: dict[str, Any] = {"depth": 50, "activation": "sigmoid", "init": "default",
+                                     "batch_norm": False, "residual": False}
+
+
+def explorer_norms(inputs: torch.Tensor, targets: torch.Tensor, depth: int = 50, activation: str = "sigmoid",
+                   init: str = "default", batch_norm: bool = False, residual: bool = False,
+                   width: int = 64, seed: int = 0, dtype: torch.dtype = torch.float64) -> dict[str, float]:
+    """Per-layer weight-gradient norms of a freshly initialised :func:`~helpers.models.deep_mlp`.
+
+    Seeded, so the same settings always give the same numbers (and the same picture). Computed in
+    float64 by default: in float32 a deep sigmoid network's first-layer gradient underflows to 0.
+    """
+    torch.manual_seed(seed)
+    model = deep_mlp(depth, width, activation, init, "batch" if batch_norm else None, residual).to(dtype)
+    return gradient_norms(model, inputs.to(dtype), targets)
+
+
+def explorer_title(settings: dict[str, Any], norms: dict[str, float]) -> str:
+    """'50 sigmoid layers, default init: first/last gradient ratio 3.1e-12' (plus BN / residual)."""
+    extras = "".join([", batch norm" if settings["batch_norm"] else "", ", residual" if settings["residual"] else ""])
+    return (f"{settings['depth']} {settings['activation']} layers, {settings['init']} init{extras}: "
+            f"first/last gradient ratio {first_last_ratio(norms):.1e}")
+
+
+class GradientExplorer:
+    """Controls for depth, activation, initialisation, batch norm and residual connections; the plot
+    of per-layer gradient norms is recomputed and redrawn whenever one changes (on slider release).
+
+    ``explorer.widget`` is what to display; ``explorer.norms`` and ``explorer.figure`` hold the latest
+    numbers and drawing, ``explorer.redraws`` counts the redraws (for tests).
+    """
+
+    def __init__(self, inputs: torch.Tensor, targets: torch.Tensor, width: int = 64, seed: int = 0,
+                 **defaults: Any):
+        unknown = set(defaults) - set(EXPLORER_DEFAULTS)
+        if unknown:
+            raise ValueError(f"unknown settings {sorted(unknown)}; accepted: {list(EXPLORER_DEFAULTS)}")
+        self.inputs, self.targets, self.width, self.seed = inputs, targets, width, seed
+        self.defaults = {**EXPLORER_DEFAULTS, **defaults}
+        style = {"description_width": "initial"}
+        self.controls = {
+            "depth": widgets.IntSlider(value=self.defaults["depth"], min=2, max=100, description="depth",
+                                       continuous_update=False, style=style),
+            "activation": widgets.Dropdown(options=list(ACTIVATIONS), value=self.defaults["activation"],
+                                           description="activation", style=style),
+            "init": widgets.Dropdown(options=list(INITS), value=self.defaults["init"], description="init",
+                                     style=style),
+            "batch_norm": widgets.Checkbox(value=self.defaults["batch_norm"], description="batch norm"),
+            "residual": widgets.Checkbox(value=self.defaults["residual"], description="residual connections"),
+        }
+        self.reset_button = widgets.Button(description="reset")
+        self.output = widgets.Output()
+        self.norms: dict[str, float] = {}
+        self.figure = None
+        self.redraws = 0
+        self._paused = False
+        for control in self.controls.values():
+            control.observe(self._on_change, names="value")
+        self.reset_button.on_click(lambda _button: self.reset())
+        c = self.controls
+        self.widget = widgets.VBox([
+            widgets.HBox([c["depth"], c["activation"], c["init"]]),
+            widgets.HBox([c["batch_norm"], c["residual"], self.reset_button]),
+            self.output,
+        ])
+        self.update()
+
+    def settings(self) -> dict[str, Any]:
+        """The current value of every control."""
+        return {name: control.value for name, control in self.controls.items()}
+
+    def _on_change(self, change: dict) -> None:
+        if not self._paused:
+            self.update()
+
+    def reset(self) -> None:
+        """Put every control back to its default, then redraw once."""
+        self._paused = True
+        try:
+            for name, control in self.controls.items():
+                control.value = self.defaults[name]
+        finally:
+            self._paused = False
+        self.update()
+
+    def update(self) -> None:
+        """Recompute the norms for the current settings and redraw the plot."""
+        settings = self.settings()
+        self.norms = explorer_norms(self.inputs, self.targets, width=self.width, seed=self.seed, **settings)
+        fig, ax = plt.subplots(figsize=(8, 3.6))
+        plot_gradient_norms(self.norms, ax=ax, title=explorer_title(settings, self.norms))
+        fig.tight_layout()
+        with self.output:
+            clear_output(wait=True)
+            display(fig)
+        plt.close(fig)
+        self.figure = fig
+        self.redraws += 1

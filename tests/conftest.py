@@ -1,4 +1,4 @@
-"""Shared fixtures. Tests run on the CPU with few threads, so they stay quick on a 2-core machine."""
+"""Shared fixtures. Seed every test; close figures after each."""
 import matplotlib
 import pytest
 import torch

@@ -51,9 +51,8 @@ def make_notebook(path: str | Path, cells: list[tuple[str, str]]) -> nbformat.No
         if i == 0:
             made.append(nbformat.v4.new_code_cell(SETUP_CELL))
     nb.cells = made
-    for cell in nb.cells:
-        cell.pop("id", None)
-    nbformat.validator.normalize(nb)
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{i:02d}"  # stable ids: a rebuild changes only what changed
     nbformat.write(nb, str(path))
     return nb
 
