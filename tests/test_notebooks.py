@@ -42,3 +42,11 @@ def test_readme_links_each_notebook_to_colab(path):
     readme = (ROOT / "README.md").read_text()
     assert f"notebooks/{path.name}" in readme
     assert colab_url(path.name) in readme
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_section_headings_start_slides(path):
+    for cell in cells(path):
+        first = "".join(cell["source"]).lstrip().split("\n", 1)[0]
+        if cell["cell_type"] == "markdown" and first.startswith(("# ", "## ")):
+            assert cell["metadata"].get("slideshow", {}).get("slide_type") == "slide", first

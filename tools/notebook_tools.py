@@ -2,6 +2,8 @@
 
     python tools/notebook_tools.py run notebooks/01_vanishing_gradients.ipynb [...]
         execute top to bottom in a fresh kernel, store the outputs, print the time taken
+    python tools/notebook_tools.py slides notebooks/*.ipynb
+        set the slide metadata of every heading cell (teaching mode), outputs untouched
     python tools/notebook_tools.py check
         exit 1 if a notebook's first code cell is not SETUP_CELL
 """
@@ -38,6 +40,17 @@ def colab_url(notebook: str) -> str:
         f"/blob/main/notebooks/{notebook}"
 
 
+def slide_type(cell) -> str:
+    """Teaching mode: the title and each ## section start a slide, each ### a sub-slide; the rest
+    flows under them (RISE or `jupyter nbconvert --to slides` present a notebook this way)."""
+    first = cell.source.lstrip().split("\n", 1)[0] if cell.cell_type == "markdown" else ""
+    if first.startswith("# ") or first.startswith("## "):
+        return "slide"
+    if first.startswith("### "):
+        return "subslide"
+    return "-"
+
+
 def make_notebook(path: str | Path, cells: list[tuple[str, str]]) -> nbformat.NotebookNode:
     """Write a notebook from ``[("md" | "code", source), ...]``; the set-up cell is inserted after
     the first (title) cell. Outputs are empty until :func:`run` executes it."""
@@ -53,6 +66,7 @@ def make_notebook(path: str | Path, cells: list[tuple[str, str]]) -> nbformat.No
     nb.cells = made
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"cell-{i:02d}"  # stable ids: a rebuild changes only what changed
+        cell.metadata["slideshow"] = {"slide_type": slide_type(cell)}
     nbformat.write(nb, str(path))
     return nb
 
@@ -81,6 +95,13 @@ if __name__ == "__main__":
     if command == "run":
         for arg in args:
             print(f"{arg}: {run(arg):.1f} s")
+    elif command == "slides":
+        for arg in args:
+            nb = nbformat.read(arg, as_version=4)
+            for cell in nb.cells:
+                cell.metadata["slideshow"] = {"slide_type": slide_type(cell)}
+            nbformat.write(nb, arg)
+            print(f"{arg}: slide metadata set")
     elif command == "check":
         bad = [p.name for p in sorted((ROOT / "notebooks").glob("*.ipynb")) if first_code_cell(p) != SETUP_CELL]
         print("set-up cells differ in:", bad) if bad else print("set-up cells: all identical")
