@@ -4,8 +4,8 @@ One module per concern: ``data`` (Fashion-MNIST), ``runtime`` (seeding, device),
 ``gradients`` (per-layer gradient norms), ``tracing`` (shapes), ``training``, ``plotting``,
 ``widgets``.
 """
-from . import data, gradients, models, plotting, runtime, training
+from . import analysis, data, gradients, models, plotting, runtime, tracing, training
 from .runtime import pick_device, seed_everything
 
 __version__ = "0.1.0"
-__all__ = ["data", "gradients", "models", "plotting", "runtime", "training", "pick_device", "seed_everything"]
+__all__ = ["analysis", "data", "gradients", "models", "plotting", "runtime", "tracing", "training", "pick_device", "seed_everything"]

@@ -66,3 +66,108 @@ def save_figure(fig, name: str, dpi: int = 110) -> Path:
     path = FIGURES_DIR / f"{name}.png"
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
     return path
+
+
+# --- Notebook 05: lesions, unravelled paths, loss landscapes -------------------------------------
+def plot_lesions(results: Mapping[str, Mapping[str, float]], ax=None, chance: float | None = 0.1,
+                 title: str | None = None):
+    """Test accuracy with each block deleted, one line per network; dashed: the intact network.
+
+    ``results`` maps a label to {block name: accuracy} with key 'none' for the intact network
+    (what :func:`helpers.analysis.lesion_study` returns); blocks a network lacks are left out.
+    """
+    ax = _axis(ax)
+    names: list[str] = []
+    for run in results.values():
+        names += [n for n in run if n != "none" and n not in names]
+    x = np.arange(len(names))
+    for i, (label, run) in enumerate(results.items()):
+        color = PALETTE[i % len(PALETTE)]
+        pts = [(j, run[n]) for j, n in enumerate(names) if n in run]
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", markersize=4, color=color, label=label)
+        if "none" in run:
+            ax.axhline(run["none"], color=color, linestyle="--", linewidth=1)
+    if chance is not None:
+        ax.axhline(chance, color="grey", linestyle=":", linewidth=1, label="chance")
+    ax.set_xticks(x)
+    ax.set_xticklabels(names, rotation=90, fontsize=7)
+    ax.set_xlabel("deleted block (dashed: nothing deleted)")
+    ax.set_ylabel("test accuracy")
+    ax.set_ylim(0, 1)
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=8)
+    ax.grid(True, alpha=0.3)
+    return ax
+
+
+def plot_path_lengths(lengths: Sequence[int], path_share: Sequence[float], gradient_share: Sequence[float],
+                      per_path: Sequence[float], axes=None, title: str | None = None):
+    """Left: share of paths and share of gradient per path length; right: gradient along one path (log)."""
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(11, 3.5))
+    k = np.asarray(lengths)
+    ax = axes[0]
+    ax.bar(k - 0.2, path_share, width=0.4, color=PALETTE[0], label="share of the 2^n paths")
+    ax.bar(k + 0.2, gradient_share, width=0.4, color=PALETTE[1], label="share of the gradient")
+    ax.set_xlabel("path length k (residual branches on the path)")
+    ax.set_ylabel("fraction")
+    ax.legend(fontsize=8)
+    ax.grid(True, alpha=0.3)
+    ax = axes[1]
+    values = np.asarray(per_path, dtype=float)
+    keep = values > 0
+    ax.semilogy(k[keep], values[keep], marker="o", markersize=3, color=PALETTE[2])
+    ax.set_xlabel("path length k")
+    ax.set_ylabel("‖∂loss/∂input‖ along one path (log)")
+    ax.grid(True, which="major", alpha=0.3)
+    if title:
+        axes[0].figure.suptitle(title)
+    return axes
+
+
+def plot_loss_slices(alphas: Sequence[float], slices: Mapping[str, Sequence[Sequence[float]]], ax=None,
+                     title: str | None = None):
+    """1-D loss slices on a log scale: {label: [losses along direction 1, direction 2, ...]}."""
+    ax = _axis(ax)
+    for i, (label, lines) in enumerate(slices.items()):
+        for j, line in enumerate(lines):
+            ax.semilogy(alphas, line, color=PALETTE[i % len(PALETTE)], alpha=0.8,
+                        label=label if j == 0 else None)
+    ax.set_xlabel("step α along a filter-normalised direction")
+    ax.set_ylabel("training loss (cross-entropy, log)")
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=8)
+    ax.grid(True, which="major", alpha=0.3)
+    return ax
+
+
+def plot_loss_contours(alphas: Sequence[float], surfaces: Mapping[str, np.ndarray], axes=None,
+                       title: str | None = None, vmax: float = 100.0):
+    """Side-by-side contour maps of 2-D loss slices (rows: β, columns: α), one log-spaced colour scale."""
+    from matplotlib.colors import LogNorm
+
+    if axes is None:
+        _, axes = plt.subplots(1, len(surfaces), figsize=(5.5 * len(surfaces), 4.2), squeeze=False,
+                               layout="constrained")
+        axes = axes[0]
+    lo = min(float(np.min(s)) for s in surfaces.values())
+    levels = np.geomspace(lo, vmax, 13)
+    for ax, (label, surface) in zip(axes, surfaces.items()):
+        filled = ax.contourf(alphas, alphas, np.clip(surface, lo, vmax), levels=levels, norm=LogNorm(lo, vmax),
+                             cmap="viridis")
+        ax.contour(alphas, alphas, surface, levels=[np.log(10)], colors="white", linewidths=1.5)
+        ax.plot(0, 0, marker="+", color="white", markersize=10)
+        ax.set_title(label)
+        ax.set_xlabel("α (direction 1)")
+        ax.set_ylabel("β (direction 2)")
+        ax.set_aspect("equal")
+    cbar = axes[0].figure.colorbar(filled, ax=list(axes), shrink=0.9)
+    ticks = [t for t in (0.3, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if lo <= t <= vmax]
+    cbar.set_ticks(ticks, labels=[f"{t:g}" for t in ticks])
+    cbar.minorticks_off()
+    cbar.set_label(f"training loss (log colour; clipped at {vmax:g})")
+    if title:
+        axes[0].figure.suptitle(title)
+    return axes

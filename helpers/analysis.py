@@ -1,0 +1,316 @@
+"""Why residual networks work, measured (notebook 05): lesions, unravelled paths, loss landscapes.
+
+Compute only; :mod:`helpers.plotting` draws the results.
+
+* :func:`lesion_study` deletes one block at a time from a trained network (Veit et al. 2016).
+* :func:`path_gradients` measures how much gradient flows along the paths of each length of the
+  unravelled view (Veit et al. 2016, Fig. 6).
+* :func:`filter_normalized_direction`, :func:`loss_slice_1d`, :func:`loss_surface_2d` slice the loss
+  surface around the trained weights (Li et al. 2018).
+
+The networks are :func:`helpers.models.cifar_resnet`'s: blocks are
+:class:`~helpers.models.BasicBlock` (residual) or :class:`~helpers.models.PlainBlock`.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .models import BasicBlock
+
+
+# ---------------------------------------------------------------------------------------------
+# Blocks and lesions
+# ---------------------------------------------------------------------------------------------
+def blocks_of(model: nn.Module) -> dict[str, BasicBlock]:
+    """Every residual or plain block of ``model`` in forward order, keyed by its name ('stage2.0')."""
+    blocks = {name: m for name, m in model.named_modules() if isinstance(m, BasicBlock)}
+    if not blocks:
+        raise ValueError("model must contain BasicBlock or PlainBlock modules (build it with "
+                         "helpers.models.cifar_resnet); it has none")
+    return blocks
+
+
+def keeps_shape(block: BasicBlock) -> bool:
+    """True when the block's output has its input's shape (stride 1, same channel count)."""
+    return block.conv1.stride == (1, 1) and block.conv1.in_channels == block.conv2.out_channels
+
+
+def lesionable(model: nn.Module) -> list[str]:
+    """Names of the blocks :func:`lesioned` can delete: residual blocks, and shape-keeping plain ones."""
+    return [name for name, b in blocks_of(model).items() if b.residual or keeps_shape(b)]
+
+
+def _replacement(block: BasicBlock, name: str) -> nn.Module:
+    if keeps_shape(block):
+        return nn.Identity()
+    if block.residual:
+        # A downsampling block becomes its shortcut alone (option A: subsample and zero-pad).
+        return block.downsample
+    raise ValueError(f"block {name!r} of a plain network changes the shape of its input; it cannot be "
+                     "replaced by the identity. Accepted: the blocks listed by lesionable(model)")
+
+
+@contextlib.contextmanager
+def lesioned(model: nn.Module, names: str | Sequence[str]) -> Iterator[nn.Module]:
+    """Within the ``with`` block, the named blocks are replaced by their shortcut (the identity for a
+    shape-keeping block); the original blocks are always put back."""
+    names = [names] if isinstance(names, str) else list(names)
+    blocks = blocks_of(model)
+    unknown = [n for n in names if n not in blocks]
+    if unknown:
+        raise ValueError(f"names must be block names, got {unknown}; accepted: {list(blocks)}")
+    swaps = []
+    for name in names:
+        parent_name, _, child = name.rpartition(".")
+        parent = model.get_submodule(parent_name)
+        swaps.append((parent, child, blocks[name], _replacement(blocks[name], name)))
+    try:
+        for parent, child, _, new in swaps:
+            setattr(parent, child, new)
+        yield model
+    finally:
+        for parent, child, old, _ in swaps:
+            setattr(parent, child, old)
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> float:
+    """Fraction of ``x`` classified as ``y``, in eval mode (the mode is restored after)."""
+    if len(x) != len(y) or len(x) == 0:
+        raise ValueError(f"x and y must be non-empty and of equal length, got {len(x)} and {len(y)}")
+    was_training = model.training
+    model.eval()
+    correct = sum((model(xb).argmax(1) == yb).sum().item()
+                  for xb, yb in zip(x.split(batch_size), y.split(batch_size)))
+    model.train(was_training)
+    return correct / len(y)
+
+
+def lesion_study(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                 names: Sequence[str] | None = None) -> dict[str, float]:
+    """Accuracy on (x, y) with each block deleted in turn; key 'none' holds the intact network's."""
+    names = lesionable(model) if names is None else list(names)
+    result = {"none": accuracy(model, x, y)}
+    for name in names:
+        with lesioned(model, name):
+            result[name] = accuracy(model, x, y)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# The unravelled view: 2^n paths
+# ---------------------------------------------------------------------------------------------
+def path_counts(n: int) -> list[int]:
+    """How many of the 2^n paths through n residual blocks pass through k residual branches, k = 0..n."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"n must be an int >= 0, got {n!r}")
+    return [math.comb(n, k) for k in range(n + 1)]
+
+
+def block_forward(block: BasicBlock, x: torch.Tensor, through_branch: bool | None = None) -> torch.Tensor:
+    """A residual block's forward pass, relu(F(x) + shortcut(x)); values equal ``block(x)``.
+
+    ``through_branch=True`` lets the gradient flow back through the residual branch F only,
+    ``False`` through the shortcut only, ``None`` through both (the ordinary block).
+    """
+    if not block.residual:
+        raise ValueError("block must be a residual BasicBlock (residual=True); a PlainBlock has one path")
+    x_branch = x.detach() if through_branch is False else x
+    x_skip = x.detach() if through_branch is True else x
+    out = F.relu(block.bn1(block.conv1(x_branch)))
+    out = block.bn2(block.conv2(out))
+    identity = block.downsample(x_skip) if block.downsample is not None else x_skip
+    return F.relu(out + identity)
+
+
+@contextlib.contextmanager
+def single_path(model: nn.Module, branches: Sequence[bool]) -> Iterator[nn.Module]:
+    """Within the ``with`` block, the backward pass follows one path: through block i's residual
+    branch where ``branches[i]``, else through its shortcut. The forward values do not change."""
+    blocks = list(blocks_of(model).values())
+    if len(branches) != len(blocks):
+        raise ValueError(f"branches must have one entry per block ({len(blocks)}), got {len(branches)}")
+    try:
+        for block, through in zip(blocks, branches):
+            block.forward = (lambda b, t: (lambda x: block_forward(b, x, bool(t))))(block, through)
+        yield model
+    finally:
+        for block in blocks:
+            block.__dict__.pop("forward", None)
+
+
+@dataclass
+class PathGradients:
+    """Gradient reaching the first block's input along paths of each length k = 0..n (Veit et al.)."""
+
+    lengths: np.ndarray      # k = 0..n
+    counts: np.ndarray       # binomial(n, k): how many paths have length k
+    per_path: np.ndarray     # mean gradient norm along one path of length k
+    sampled: np.ndarray      # how many paths of length k were measured
+
+    @property
+    def total(self) -> np.ndarray:
+        """Gradient norm carried by all paths of length k: per-path mean times their count."""
+        return self.per_path * self.counts
+
+    @property
+    def share(self) -> np.ndarray:
+        """:attr:`total` as a fraction of its sum over k."""
+        return self.total / self.total.sum()
+
+    @property
+    def mean_length(self) -> float:
+        """Mean path length, weighted by the gradient each length carries."""
+        return float((self.lengths * self.share).sum())
+
+
+def path_gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor, paths_per_length: int = 8,
+                   seed: int = 0) -> PathGradients:
+    """Sample up to ``paths_per_length`` paths of each length k and measure, for each, the mean over
+    the images of ‖∂loss/∂h‖ at h, the first block's input; eval mode, loss summed over images."""
+    if isinstance(paths_per_length, bool) or not isinstance(paths_per_length, int) or paths_per_length < 1:
+        raise ValueError(f"paths_per_length must be an int >= 1, got {paths_per_length!r}")
+    blocks = list(blocks_of(model).values())
+    if not all(b.residual for b in blocks):
+        raise ValueError("model must be residual (cifar_resnet(..., residual=True)); a plain network has one path")
+    n = len(blocks)
+    rng = np.random.default_rng(seed)
+    captured: list[torch.Tensor] = []
+
+    def capture(module: nn.Module, args: tuple) -> tuple:
+        h = args[0].detach().requires_grad_(True)
+        captured.append(h)
+        return (h,)
+
+    was_training = model.training
+    model.eval()
+    per_path, sampled = np.zeros(n + 1), np.zeros(n + 1, dtype=int)
+    handle = blocks[0].register_forward_pre_hook(capture)
+    try:
+        for k in range(n + 1):
+            if math.comb(n, k) <= paths_per_length:
+                subsets = [list(c) for c in _combinations(n, k)]
+            else:
+                subsets = [sorted(rng.choice(n, size=k, replace=False)) for _ in range(paths_per_length)]
+            norms = []
+            for subset in subsets:
+                branches = [i in subset for i in range(n)]
+                captured.clear()
+                with single_path(model, branches):
+                    loss = F.cross_entropy(model(x), y, reduction="sum")
+                (grad,) = torch.autograd.grad(loss, captured[0])
+                norms.append(grad.flatten(1).norm(dim=1).mean().item())
+            per_path[k], sampled[k] = float(np.mean(norms)), len(subsets)
+    finally:
+        handle.remove()
+        model.train(was_training)
+    return PathGradients(np.arange(n + 1), np.array(path_counts(n), dtype=float), per_path, sampled)
+
+
+def _combinations(n: int, k: int):
+    import itertools
+    return itertools.combinations(range(n), k)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loss-landscape slices (Li et al. 2018)
+# ---------------------------------------------------------------------------------------------
+def filter_normalized_direction(model: nn.Module, seed: int = 0) -> list[torch.Tensor]:
+    """A random Gaussian direction in weight space, one tensor per parameter, filter-normalised:
+    each filter (a conv's output channel, a linear layer's row) gets the norm of the weight's filter.
+    Biases and batch-norm parameters (one-dimensional) get zero, as in Li et al. (2018)."""
+    gen = torch.Generator().manual_seed(seed)
+    direction = []
+    for p in model.parameters():
+        if p.dim() <= 1:
+            direction.append(torch.zeros_like(p))
+            continue
+        d = torch.randn(p.shape, generator=gen, dtype=p.dtype).to(p.device)
+        w_norm = p.detach().flatten(1).norm(dim=1)
+        d_norm = d.flatten(1).norm(dim=1)
+        scale = w_norm / (d_norm + 1e-10)
+        direction.append(d * scale.view(-1, *([1] * (p.dim() - 1))))
+    return direction
+
+
+@torch.no_grad()
+def _loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> float:
+    total = sum(F.cross_entropy(model(xb), yb, reduction="sum").item()
+                for xb, yb in zip(x.split(batch_size), y.split(batch_size)))
+    return total / len(y)
+
+
+@torch.no_grad()
+def loss_surface_2d(model: nn.Module, directions: Sequence[Sequence[torch.Tensor]], x: torch.Tensor,
+                    y: torch.Tensor, alphas: Sequence[float], betas: Sequence[float] | None = None) -> np.ndarray:
+    """Mean cross-entropy on (x, y), eval mode, at θ + α d1 (+ β d2) for every α (and β).
+
+    With one direction: shape ``(len(alphas),)``; with two: ``(len(betas), len(alphas))``, rows β.
+    The weights are restored afterwards, also on error.
+    """
+    if len(directions) not in (1, 2):
+        raise ValueError(f"directions must hold 1 or 2 directions, got {len(directions)}")
+    params = list(model.parameters())
+    for d in directions:
+        if len(d) != len(params) or any(t.shape != p.shape for t, p in zip(d, params)):
+            raise ValueError("directions: each must have one tensor per parameter, shaped like it "
+                             "(make it with filter_normalized_direction(model))")
+    if len(directions) == 2 and betas is None:
+        raise ValueError("betas must be given with two directions")
+    alphas = np.asarray(alphas, dtype=float)
+    betas = np.zeros(1) if len(directions) == 1 else np.asarray(betas, dtype=float)
+    d1, d2 = directions[0], directions[-1]
+    origin = [p.detach().clone() for p in params]
+    was_training = model.training
+    model.eval()
+    out = np.zeros((len(betas), len(alphas)))
+    try:
+        for i, b in enumerate(betas):
+            for j, a in enumerate(alphas):
+                for p, p0, u, v in zip(params, origin, d1, d2):
+                    p.copy_(p0 + a * u + (b * v if len(directions) == 2 else 0.0))
+                out[i, j] = _loss(model, x, y)
+    finally:
+        for p, p0 in zip(params, origin):
+            p.copy_(p0)
+        model.train(was_training)
+    return out[0] if len(directions) == 1 else out
+
+
+def loss_slice_1d(model: nn.Module, direction: Sequence[torch.Tensor], x: torch.Tensor, y: torch.Tensor,
+                  alphas: Sequence[float]) -> np.ndarray:
+    """Mean cross-entropy on (x, y) at θ + α d for each α (eval mode; weights restored after)."""
+    return loss_surface_2d(model, [direction], x, y, alphas)
+
+
+def width_below(alphas: Sequence[float], losses: Sequence[float], threshold: float) -> float:
+    """Length of the interval of α around the minimum of a 1-D slice where the loss stays below
+    ``threshold`` (the connected run of grid points; 0 if the minimum itself is above it)."""
+    alphas, losses = np.asarray(alphas, dtype=float), np.asarray(losses, dtype=float)
+    if alphas.shape != losses.shape or alphas.ndim != 1:
+        raise ValueError(f"alphas and losses must be 1-D of equal length, got {alphas.shape} and {losses.shape}")
+    centre = int(np.argmin(losses))
+    if losses[centre] >= threshold:
+        return 0.0
+    lo = hi = centre
+    while lo > 0 and losses[lo - 1] < threshold:
+        lo -= 1
+    while hi < len(losses) - 1 and losses[hi + 1] < threshold:
+        hi += 1
+    return float(alphas[hi] - alphas[lo])
+
+
+def local_minima(losses: Sequence[float]) -> int:
+    """Number of interior points of a 1-D slice lower than both neighbours."""
+    v = np.asarray(losses, dtype=float)
+    if v.ndim != 1:
+        raise ValueError(f"losses must be 1-D, got shape {v.shape}")
+    return int(np.sum((v[1:-1] < v[:-2]) & (v[1:-1] < v[2:])))
