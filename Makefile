@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   := data/FashionMNIST/raw/t10k-labels-idx1-ubyte
 
-.PHONY: lab test setup data figures benchmark clean
+.PHONY: lab test test-ipywidgets7 setup data figures benchmark clean
 
 setup: $(STAMP) $(DATA)
 
@@ -28,8 +28,28 @@ $(DATA): $(STAMP)
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
-test: setup
+test: setup test-ipywidgets7
 	$(BIN)/python -m pytest
+
+# Colab ships ipywidgets 7.7.1 and its widget manager does not support ipywidgets 8, so the widget
+# tests also run against 7.7.1: installed into a folder of its own (the .venv keeps ipywidgets 8)
+# that goes first on PYTHONPATH. The version is asserted in the same process that runs the tests.
+# (ipywidgets 7 opens its comms with ipykernel's Comm class, which ipykernel 7 deprecates: that
+# warning is expected here and filtered.)
+IPYWIDGETS7       := ipywidgets==7.7.1 ipython_genutils==0.2.0
+IPYWIDGETS7_DIR   := $(VENV)/ipywidgets7
+IPYWIDGETS7_STAMP := $(IPYWIDGETS7_DIR)/.installed
+
+$(IPYWIDGETS7_STAMP): $(STAMP) Makefile
+	rm -rf $(IPYWIDGETS7_DIR)
+	$(BIN)/python -m pip install --quiet --no-deps --target $(IPYWIDGETS7_DIR) $(IPYWIDGETS7)
+	touch $@
+
+test-ipywidgets7: setup $(IPYWIDGETS7_STAMP)
+	PYTHONPATH=$(IPYWIDGETS7_DIR) $(BIN)/python -c "import sys, ipywidgets, pytest; \
+	  assert ipywidgets.__version__ == '7.7.1', ipywidgets.__version__; \
+	  print('widget tests against ipywidgets', ipywidgets.__version__, 'from', ipywidgets.__file__); \
+	  sys.exit(pytest.main(['-q', '-W', 'ignore::DeprecationWarning:ipywidgets.widgets.widget', *sys.argv[1:]]))" $(wildcard tests/test_widgets*.py)
 
 figures: setup
 	$(BIN)/python figures/make_figures.py

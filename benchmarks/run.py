@@ -128,7 +128,7 @@ def bench_explorer(repeats: int, quick: bool) -> list[dict]:
     rows = []
     for depth in ((10, 50) if quick else (10, 50, 100)):
         n = 3 if quick else max(10, repeats * 5)
-        explorer.controls["depth"].value = depth  # what releasing the slider does: one update()
+        explorer.controls["depth"].value = depth  # what releasing the slider does: one update() (warm-up)
         totals = [_timed(explorer.update) for _ in range(n)]
         compute = [_timed(lambda: widgets.explorer_norms(x, y, depth=depth)) for _ in range(n)]
         torch.manual_seed(0)
@@ -211,15 +211,21 @@ def bench_recipe(quick: bool) -> dict:
 
     args = fast_recipe.parse_args(["--quick"] if quick else [])
     result = fast_recipe.run_recipe(args)
-    print(f"  fast recipe: {result}")
+    result["setting"] = (f"ResNet-{args.depth}, width {args.width}, stem stride {args.stem_stride}, "
+                         f"{args.epochs} epochs of batch {args.batch_size}, one-cycle to {args.lr}, "
+                         f"label smoothing {args.label_smoothing}, flips {args.flip}, "
+                         f"channels-last {args.channels_last}, seed {args.seed}")
+    print(f"  fast recipe: {result['seconds']:.1f} s of training, test accuracy {result['accuracy']:.2%}")
     return result
 
 
 def bench_recorder(quick: bool) -> dict:
     import fast_recipe
 
-    result = fast_recipe.recorder_overhead(fast_recipe.parse_args(["--recorder-overhead"] + (["--quick"] if quick else [])))
-    print(f"  recorder overhead: {result}")
+    args = fast_recipe.parse_args(["--recorder-overhead"] + (["--quick"] if quick else []))
+    result = fast_recipe.recorder_overhead(args, steps=8 if quick else 60)
+    print(f"  recorder: {1e3 * result['without']:.1f} ms per step without, {1e3 * result['with_']:.1f} ms with: "
+          f"overhead {result['overhead']:+.1%}")
     return result
 
 
@@ -245,9 +251,18 @@ def write_report(results: dict, path: Path) -> None:
         for r in results["explorer"]:
             lines.append(f"| {r['depth']} | {r['update_ms']:.0f} ms | {r['compute_ms']:.1f} ms | {r['bare_ms']:.1f} ms |")
         lines += ["", f"Target: median update under {TARGETS['explorer_ms_50']} ms at depth 50.", ""]
-    for key, title in (("recorder", "GradientRecorder overhead"), ("recipe", "Fast CPU recipe (notebook 04)")):
-        if key in results:
-            lines += [f"## {title}", "", "```", str(results[key]), "```", ""]
+    if "recorder" in results:
+        r = results["recorder"]
+        lines += ["## GradientRecorder overhead (notebook 04's ResNet-32, width 8, batch 128)", "",
+                  f"{1e3 * r['without']:.1f} ms per training step without the recorder, {1e3 * r['with_']:.1f} ms "
+                  f"with it (a record every {r['every']} steps): overhead {r['overhead']:+.1%} "
+                  f"(target < {TARGETS['recorder_overhead']:.0%}; medians of 3 interleaved runs each).", ""]
+    if "recipe" in results:
+        r = results["recipe"]
+        lines += ["## Fast CPU recipe (notebook 04): `benchmarks/fast_recipe.py`", "",
+                  f"{r['setting']}; {r['parameters']:,} parameters.", "",
+                  f"Training: {r['seconds']:.1f} s (target < {TARGETS['recipe_s']} s). Test accuracy on "
+                  f"{r['test_images']:,} images: {r['accuracy']:.2%} (target >= {TARGETS['recipe_acc']:.1%}).", ""]
     if "trainers" in results:
         t = results["trainers"]
         lines += ["## d2l.Trainer against helpers.training (same ResNet-18, same data, one run)", "",

@@ -171,3 +171,76 @@ def plot_loss_contours(alphas: Sequence[float], surfaces: Mapping[str, np.ndarra
     if title:
         axes[0].figure.suptitle(title)
     return axes
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 04: gradient norms through training, confusion matrix, misclassified images
+# ---------------------------------------------------------------------------------------------
+def plot_layer_step_heatmap(matrix: np.ndarray, steps: Sequence[int], ax=None, title: str | None = None,
+                            vmin: float | None = None, vmax: float | None = None, colorbar: bool = True):
+    """A (layers x steps) matrix of gradient norms as an image: layer 1 at the top, log colour scale."""
+    from matplotlib.colors import LogNorm
+
+    matrix = np.asarray(matrix, dtype=float)
+    if matrix.ndim != 2 or matrix.shape[1] != len(steps):
+        raise ValueError(f"matrix must have shape (layers, len(steps)) = (*, {len(steps)}), got {matrix.shape}")
+    ax = _axis(ax)
+    positive = matrix[matrix > 0]
+    vmin = vmin if vmin is not None else float(positive.min())
+    vmax = vmax if vmax is not None else float(positive.max())
+    image = ax.imshow(np.clip(matrix, vmin, None), aspect="auto", cmap="viridis", norm=LogNorm(vmin, vmax),
+                      interpolation="nearest",
+                      extent=(steps[0] - 0.5, steps[-1] + 0.5, matrix.shape[0] + 0.5, 0.5))
+    ax.set_xlabel("training step")
+    ax.set_ylabel("layer (input side at top)")
+    if title:
+        ax.set_title(title)
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax, label="‖∂loss/∂W‖ (log colour)")
+    return image
+
+
+def plot_confusion_matrix(matrix: np.ndarray, class_names: Sequence[str], ax=None, title: str | None = None):
+    """Confusion matrix as counts (rows: true class, columns: predicted), the diagonal annotated too."""
+    matrix = np.asarray(matrix)
+    if matrix.shape != (len(class_names), len(class_names)):
+        raise ValueError(f"matrix must be {len(class_names)} x {len(class_names)} to match class_names, "
+                         f"got {matrix.shape}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 5.5))
+    ax.imshow(matrix, cmap="Blues")
+    threshold = matrix.max() / 2
+    for i in range(matrix.shape[0]):
+        for j in range(matrix.shape[1]):
+            if matrix[i, j]:
+                ax.text(j, i, str(int(matrix[i, j])), ha="center", va="center", fontsize=7,
+                        color="white" if matrix[i, j] > threshold else "black")
+    ticks = np.arange(len(class_names))
+    ax.set_xticks(ticks, class_names, rotation=45, ha="right")
+    ax.set_yticks(ticks, class_names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_image_grid(images, titles: Sequence[str], ncols: int = 8, title: str | None = None,
+                    cmap: str = "gray"):
+    """Images (N, 1, H, W) or (N, H, W) in a grid, each with its caption; returns the figure."""
+    images = np.asarray(images)
+    if images.ndim == 4:
+        images = images[:, 0]
+    if len(images) != len(titles):
+        raise ValueError(f"titles must have one entry per image: {len(images)} images, {len(titles)} titles")
+    nrows = max(1, -(-len(images) // ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.45 * ncols, 1.75 * nrows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, caption in zip(axes.flat, images, titles):
+        ax.imshow(image, cmap=cmap)
+        ax.set_title(caption, fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

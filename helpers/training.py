@@ -56,8 +56,11 @@ def make_optimizer(model: nn.Module, optimizer: str = "sgd", lr: float = 0.05, m
 
 @torch.no_grad()
 def evaluate(model: nn.Module, loader: DataLoader, device: torch.device | str | None = None,
-             channels_last: bool = False) -> tuple[float, float]:
-    """Mean cross-entropy loss and accuracy over ``loader``, in eval mode (mode restored after)."""
+             channels_last: bool = False, flip_tta: bool = False) -> tuple[float, float]:
+    """Mean cross-entropy loss and accuracy over ``loader``, in eval mode (mode restored after).
+
+    ``flip_tta`` averages the logits of each image and its mirror image (test-time augmentation).
+    """
     device = torch.device(device) if device is not None else next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -67,6 +70,8 @@ def evaluate(model: nn.Module, loader: DataLoader, device: torch.device | str | 
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         logits = model(x)
+        if flip_tta:
+            logits = (logits + model(x.flip(-1))) / 2
         total_loss += F.cross_entropy(logits, y, reduction="sum").item()
         correct += (logits.argmax(1) == y).sum().item()
         count += len(y)
@@ -153,3 +158,12 @@ def train(model: nn.Module, train_loader: DataLoader, epochs: int = 1, lr: float
 def count_parameters(model: nn.Module) -> int:
     """The number of trainable parameters (materialise lazy layers with one forward pass first)."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def confusion_matrix(predicted: torch.Tensor, labels: torch.Tensor, num_classes: int = 10) -> torch.Tensor:
+    """Counts of (true class, predicted class) pairs: rows are true classes, columns predictions."""
+    if predicted.shape != labels.shape:
+        raise ValueError(f"predicted and labels must have the same shape, got {tuple(predicted.shape)} "
+                         f"and {tuple(labels.shape)}")
+    flat = labels.long() * num_classes + predicted.long()
+    return torch.bincount(flat, minlength=num_classes ** 2).reshape(num_classes, num_classes)

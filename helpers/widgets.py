@@ -6,13 +6,15 @@ modules, so its logic is testable in plain pytest: setting ``control.value`` run
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import ipywidgets as widgets
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+import numpy as np
 import torch
 from IPython.display import Image, clear_output, display
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 from .gradients import first_last_ratio, gradient_norms
 from .models import ACTIVATIONS, INITS, deep_mlp
@@ -124,3 +126,74 @@ class GradientExplorer:
             clear_output(wait=True)
             display(Image(data=png.getvalue()))
         self.redraws += 1
+
+
+# ---------------------------------------------------------------------------------------------
+# The step slider (notebook 04): per-layer gradient-norm profiles at one training step
+# ---------------------------------------------------------------------------------------------
+def profile_at_step(matrix: np.ndarray, steps: Sequence[int], step: int,
+                    layer_names: Sequence[str] | None = None) -> dict[str, float]:
+    """The column of a (layers x steps) norm matrix recorded at ``step`` (the latest one not after it)."""
+    steps = list(steps)
+    if not steps:
+        raise ValueError("steps is empty: record at least one step")
+    index = max(0, int(np.searchsorted(steps, step, side="right")) - 1)
+    matrix = np.asarray(matrix, dtype=float)
+    names = list(layer_names) if layer_names is not None else [str(i + 1) for i in range(matrix.shape[0])]
+    return dict(zip(names, matrix[:, index].tolist()))
+
+
+class StepSliderView:
+    """A slider over recorded training steps; the plot shows each network's per-layer gradient norms
+    at that step, overlaid on one log axis. ``runs`` maps a label to ``(steps, matrix)`` as a
+    :class:`~helpers.gradients.GradientRecorder` gives them (``rec.steps``, ``rec.matrix()``).
+
+    ``view.widget`` is what to display; ``view.figure`` is the latest drawing, ``view.profiles`` the
+    numbers drawn, ``view.redraws`` counts redraws (for tests).
+    """
+
+    def __init__(self, runs: Mapping[str, tuple[Sequence[int], np.ndarray]], step: int | None = None):
+        if not runs:
+            raise ValueError("runs must name at least one network: {label: (steps, matrix)}")
+        self.runs = {label: (list(steps), np.asarray(matrix, dtype=float)) for label, (steps, matrix) in runs.items()}
+        all_steps = sorted({s for steps, _ in self.runs.values() for s in steps})
+        positive = np.concatenate([m[m > 0] for _, m in self.runs.values()])
+        self._ylim = (float(positive.min()) / 1.5, float(positive.max()) * 1.5)
+        self.slider = widgets.IntSlider(value=all_steps[0] if step is None else step, min=all_steps[0],
+                                        max=all_steps[-1], step=max(1, all_steps[1] - all_steps[0]) if
+                                        len(all_steps) > 1 else 1, description="step",
+                                        continuous_update=False)
+        self.output = widgets.Output()
+        self.figure = Figure(figsize=(8, 3.4))
+        FigureCanvasAgg(self.figure)
+        self._ax = self.figure.subplots()
+        self.figure.subplots_adjust(left=0.1, right=0.98, bottom=0.16, top=0.9)
+        self.profiles: dict[str, dict[str, float]] = {}
+        self.redraws = 0
+        self.slider.observe(lambda change: self.update(), names="value")
+        self.widget = widgets.VBox([self.slider, self.output])
+        self.update()
+
+    def draw(self, step: int, ax) -> dict[str, dict[str, float]]:
+        """Draw the profiles at ``step`` on ``ax`` (also usable for a static figure); return them."""
+        profiles = {label: profile_at_step(matrix, steps, step) for label, (steps, matrix) in self.runs.items()}
+        plot_gradient_norms(profiles, ax=ax, xlabel="layer (input side → output side)",
+                            title=f"Per-layer gradient norms at training step {step}")
+        ax.set_ylim(*self._ylim)
+        return profiles
+
+    def update(self) -> None:
+        """Redraw for the slider's current step."""
+        self._ax.clear()
+        self.profiles = self.draw(self.slider.value, self._ax)
+        png = io.BytesIO()
+        self.figure.savefig(png, format="png", dpi=90)
+        with self.output:
+            clear_output(wait=True)
+            display(Image(data=png.getvalue()))
+        self.redraws += 1
+
+
+def step_slider_view(runs: Mapping[str, tuple[Sequence[int], np.ndarray]], step: int | None = None) -> StepSliderView:
+    """A :class:`StepSliderView` over ``{label: (steps, matrix)}``; display its ``.widget``."""
+    return StepSliderView(runs, step)

@@ -56,6 +56,16 @@ def test_cifar_resnet_rejects_depths_that_are_not_6n_plus_2():
         models.cifar_resnet(20, shortcut="D")
 
 
+def test_stride_2_stem_keeps_the_parameters_and_quarters_the_first_stage():
+    stem1, stem2 = models.cifar_resnet(8, 16), models.cifar_resnet(8, 16, stem_stride=2)
+    assert sum(p.numel() for p in stem1.parameters()) == sum(p.numel() for p in stem2.parameters())
+    x = torch.randn(2, 1, 28, 28)
+    assert stem1[:2](x).shape == (2, 16, 28, 28) and stem2[:2](x).shape == (2, 16, 14, 14)
+    assert stem2(x).shape == (2, 10)
+    with pytest.raises(ValueError, match=r"stem_stride must be one of \[1, 2\], got 3"):
+        models.cifar_resnet(8, stem_stride=3)
+
+
 def test_d2l_residual_block_shapes_from_the_book():
     x = torch.rand(4, 3, 6, 6)
     assert models.ResidualBlock(3)(x).shape == (4, 3, 6, 6)

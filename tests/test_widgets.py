@@ -1,4 +1,8 @@
-"""The gradient-norm explorer, driven without a browser: setting a control runs its callbacks."""
+"""The widgets, driven without a browser: setting a control runs its callbacks.
+
+`make test` runs this file twice: with the ipywidgets 8 of .venv, and with Colab's 7.7.1.
+"""
+import numpy as np
 import pytest
 import torch
 
@@ -46,3 +50,16 @@ def test_same_settings_same_numbers(batch):
 def test_unknown_setting_is_refused(batch):
     with pytest.raises(ValueError, match="unknown settings"):
         widgets.GradientExplorer(*batch, colour="red")
+
+
+def test_step_slider_view_redraws_the_profile_at_the_chosen_step():
+    steps = [0, 4, 8]
+    plain = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    view = widgets.step_slider_view({"plain": (steps, plain), "residual": (steps, plain * 10)})
+    assert view.redraws == 1 and view.profiles["plain"] == {"1": 1.0, "2": 4.0}
+    view.slider.value = 8
+    assert view.redraws == 2 and view.profiles["residual"] == {"1": 30.0, "2": 60.0}
+    assert (view.slider.min, view.slider.max, view.slider.step) == (0, 8, 4)
+    assert widgets.profile_at_step(plain, steps, 5) == {"1": 2.0, "2": 5.0}   # the latest step not after 5
+    with pytest.raises(ValueError, match="runs"):
+        widgets.step_slider_view({})
