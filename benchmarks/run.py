@@ -69,9 +69,19 @@ PEAK_CELL = ("import resource as _r, sys as _s\n"
              "print('PEAK_RSS_BYTES', _kb * (1 if _s.platform == 'darwin' else 1024))")
 
 
+def clear_caches() -> None:
+    """Forget notebook 05's trained checkpoints, so every run trains from scratch (as CI does)."""
+    import shutil
+
+    shutil.rmtree(ROOT / "data" / "checkpoints", ignore_errors=True)
+
+
 def run_notebook(path: Path) -> tuple[float, float]:
-    """Execute a copy of the notebook in a fresh kernel (from notebooks/); seconds and peak RSS in bytes."""
+    """Execute a copy of the notebook in a fresh kernel (from notebooks/), from scratch; seconds and
+    peak RSS in bytes."""
     import nbformat
+
+    clear_caches()
     from nbclient import NotebookClient
 
     nb = nbformat.read(str(path), as_version=4)
@@ -104,6 +114,7 @@ def bench_notebooks(repeats: int, quick: bool) -> list[dict]:
 def bench_suite(repeats: int) -> dict:
     """The nbval part of `make test`: every notebook re-executed and compared."""
     def once() -> float:
+        clear_caches()
         start = time.perf_counter()
         subprocess.run([sys.executable, "-m", "pytest", "notebooks", "-q", "-p", "no:randomly"],
                        cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
@@ -281,7 +292,7 @@ def main(argv: list[str] | None = None) -> dict:
     repeats = 1 if args.quick else args.repeats
     parts = args.only or [p for p in PARTS if not (args.quick and p == "suite")]
     results: dict = {"machine": machine(), "repeats": repeats,
-                     "command": "benchmarks/run.py " + " ".join(argv if argv is not None else sys.argv[1:])}
+                     "command": " ".join(["benchmarks/run.py", *(argv if argv is not None else sys.argv[1:])])}
     print(results["machine"])
     for part in parts:
         print(f"{part}:")
