@@ -223,8 +223,9 @@ def d2l_fashion_mnist(batch_size: int = 64, resize: tuple[int, int] = (28, 28), 
                       root: str | os.PathLike | None = None):
     """A ``d2l.FashionMNIST`` data module that reads the staged offline copy (for ``d2l.Trainer``).
 
-    d2l defaults to 4 loader workers; on a 2-core machine (and on Colab) 0 is fastest for these
-    small images, as ``benchmarks/`` measures.
+    d2l defaults to 4 loader workers. For 28x28 images on a 2-core machine workers barely help (60
+    batches of 64: 0.56 s with 0 workers, 0.52 s with 2, 0.64 s with 4, measured by
+    ``benchmarks/fast_recipe.py --loader-workers``), so the default here is 0: no processes to start.
     """
     from d2l import torch as d2l
     from torchvision import transforms

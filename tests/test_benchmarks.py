@@ -21,6 +21,12 @@ def test_fast_recipe_quick_mode_reports_time_and_accuracy():
     assert "training seconds:" in out and "test accuracy:" in out and "target" in out
 
 
+def test_fast_recipe_times_the_d2l_loader_per_worker_count():
+    out = run("benchmarks/fast_recipe.py", "--loader-workers", "--quick")
+    assert [line.split(":")[0] for line in out.splitlines() if line.startswith("num_workers=")] == [
+        "num_workers=0", "num_workers=1", "num_workers=2", "num_workers=4"]
+
+
 def test_run_quick_mode_writes_every_table(tmp_path):
     report = tmp_path / "RESULTS.md"
     out = run("benchmarks/run.py", "--quick", "--only", "explorer", "recorder", "recipe", "trainers",
