@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   := data/FashionMNIST/raw/t10k-labels-idx1-ubyte
 
-.PHONY: lab test test-ipywidgets7 setup data figures benchmark clean
+.PHONY: lab test test-ipywidgets7 test-portability claims setup data figures benchmark clean
 
 setup: $(STAMP) $(DATA)
 
@@ -28,8 +28,26 @@ $(DATA): $(STAMP)
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
-test: setup test-ipywidgets7
+test: setup test-ipywidgets7 test-portability
 	$(BIN)/python -m pytest
+
+# What nbval compares must be the same on every machine (README, "What nbval compares"). This runs
+# nbval on every notebook again under other CPU kernels, thread counts and training seeds, as
+# another computer would: a compared output that changes, or a claim that fails, names its setting.
+PORTABILITY_SETTINGS := ATEN_CPU_CAPABILITY=avx2,OMP_NUM_THREADS=1,RESNET_LAB_SEED=1 \
+                        ATEN_CPU_CAPABILITY=default,OMP_NUM_THREADS=4,RESNET_LAB_SEED=2
+
+test-portability: setup
+	@for setting in $(PORTABILITY_SETTINGS); do \
+	  echo "== nbval under $$setting"; \
+	  env $$(echo $$setting | tr , ' ') $(BIN)/python -m pytest notebooks -q \
+	    || { echo "== nbval FAILED under $$setting"; exit 1; }; \
+	  echo "== nbval passed under $$setting"; \
+	done
+
+# The margins of every claim over CPU kernels x threads x seeds (slow: see tools/claim_matrix.py).
+claims: setup
+	$(BIN)/python tools/claim_matrix.py
 
 # Colab ships ipywidgets 7.7.1 and its widget manager does not support ipywidgets 8, so the widget
 # tests also run against 7.7.1: installed into a folder of its own (the .venv keeps ipywidgets 8)

@@ -70,10 +70,11 @@ PEAK_CELL = ("import resource as _r, sys as _s\n"
 
 
 def clear_caches() -> None:
-    """Forget notebook 05's trained checkpoints, so every run trains from scratch (as CI does)."""
-    import shutil
+    """Forget the trained networks cached by `helpers.training.train_or_load` (notebook 05's), so
+    every run trains from scratch, as CI does."""
+    from helpers.training import clear_cache
 
-    shutil.rmtree(ROOT / "data" / "checkpoints", ignore_errors=True)
+    clear_cache()
 
 
 def run_notebook(path: Path) -> tuple[float, float]:
@@ -129,7 +130,7 @@ def bench_suite(repeats: int) -> dict:
 # The gradient-norm explorer: latency of one update, against the bare forward+backward pass
 # ---------------------------------------------------------------------------------------------
 def bench_explorer(repeats: int, quick: bool) -> list[dict]:
-    from helpers import data, models, widgets
+    from helpers import data, gradients, models, widgets
 
     x, y = data.load_fashion_mnist(train=True, subset=256)
     # Render the PNG exactly as the inline backend does, instead of printing a repr.
@@ -141,7 +142,7 @@ def bench_explorer(repeats: int, quick: bool) -> list[dict]:
         n = 3 if quick else max(10, repeats * 5)
         explorer.controls["depth"].value = depth  # what releasing the slider does: one update() (warm-up)
         totals = [_timed(explorer.update) for _ in range(n)]
-        compute = [_timed(lambda: widgets.explorer_norms(x, y, depth=depth)) for _ in range(n)]
+        compute = [_timed(lambda: gradients.mlp_gradient_norms(x, y, depth=depth)) for _ in range(n)]
         torch.manual_seed(0)
         net = models.deep_mlp(depth).double()
         x64 = x.double()
@@ -242,11 +243,16 @@ def bench_recorder(quick: bool) -> dict:
 
 # ---------------------------------------------------------------------------------------------
 def write_report(results: dict, path: Path) -> None:
-    """benchmarks/RESULTS.md: the machine, then one table per measurement, with the targets."""
-    lines = ["# Benchmark results", "", f"Machine: {results['machine']}.", "",
+    """benchmarks/RESULTS.md: one section per measurement, each with its machine, command and targets.
+
+    Sections of parts not measured in this run are kept from the existing report, so that
+    `--only notebooks` updates the notebook times without re-running everything else.
+    """
+    stamp = [f"Machine: {results['machine']}.", "",
              f"Command: `{results['command']}` ({results['repeats']} repeats, medians quoted).", ""]
+    lines: list[str] = []
     if "notebooks" in results:
-        lines += ["## Notebooks (CPU defaults, fresh kernel, top to bottom)", "",
+        lines += ["## Notebooks (CPU defaults, fresh kernel, top to bottom)", "", *stamp,
                   "| notebook | median time | runs | peak memory (kernel) | target |", "|---|---|---|---|---|"]
         for r in results["notebooks"]:
             lines.append(f"| {r['notebook']} | {r['seconds']:.0f} s | {', '.join(f'{v:.0f}' for v in r['all'])} s "
@@ -254,32 +260,38 @@ def write_report(results: dict, path: Path) -> None:
         lines.append("")
     if "suite" in results:
         s = results["suite"]
-        lines += [f"Whole nbval suite (`pytest notebooks`): median {s['seconds']:.0f} s "
+        lines += ["## Whole nbval suite", "", *stamp, f"Whole nbval suite (`pytest notebooks`): median {s['seconds']:.0f} s "
                   f"(target < {TARGETS['suite_s']} s).", ""]
     if "explorer" in results:
-        lines += ["## Gradient-norm explorer: one update (recompute + redraw as PNG)", "",
+        lines += ["## Gradient-norm explorer: one update (recompute + redraw as PNG)", "", *stamp,
                   "| depth | update | compute only | bare forward+backward (the limit) |", "|---|---|---|---|"]
         for r in results["explorer"]:
             lines.append(f"| {r['depth']} | {r['update_ms']:.0f} ms | {r['compute_ms']:.1f} ms | {r['bare_ms']:.1f} ms |")
         lines += ["", f"Target: median update under {TARGETS['explorer_ms_50']} ms at depth 50.", ""]
     if "recorder" in results:
         r = results["recorder"]
-        lines += ["## GradientRecorder overhead (notebook 04's ResNet-32, width 8, batch 128)", "",
+        lines += ["## GradientRecorder overhead (notebook 04's ResNet-32, width 8, batch 128)", "", *stamp,
                   f"{1e3 * r['without']:.1f} ms per training step without the recorder, {1e3 * r['with_']:.1f} ms "
                   f"with it (a record every {r['every']} steps): overhead {r['overhead']:+.1%} "
                   f"(target < {TARGETS['recorder_overhead']:.0%}; medians of 3 interleaved runs each).", ""]
     if "recipe" in results:
         r = results["recipe"]
-        lines += ["## Fast CPU recipe (notebook 04): `benchmarks/fast_recipe.py`", "",
+        lines += ["## Fast CPU recipe (notebook 04): `benchmarks/fast_recipe.py`", "", *stamp,
                   f"{r['setting']}; {r['parameters']:,} parameters.", "",
                   f"Training: {r['seconds']:.1f} s (target < {TARGETS['recipe_s']} s). Test accuracy on "
                   f"{r['test_images']:,} images: {r['accuracy']:.2%} (target >= {TARGETS['recipe_acc']:.1%}).", ""]
     if "trainers" in results:
         t = results["trainers"]
-        lines += ["## d2l.Trainer against helpers.training (same ResNet-18, same data, one run)", "",
+        lines += ["## d2l.Trainer against helpers.training (same ResNet-18, same data, one run)", "", *stamp,
                   f"{t['images']} images: d2l.Trainer {t['d2l_ips']:.0f} img/s, helpers.training "
                   f"{t['ours_ips']:.0f} img/s: ratio {t['ratio']:.2f}.", ""]
-    path.write_text("\n".join(lines))
+    measured = {block.split("\n", 1)[0] for block in "\n".join(lines).split("## ")[1:]}
+    kept = []
+    if path.exists():
+        for block in path.read_text().split("\n## ")[1:]:
+            if block.split("\n", 1)[0] not in measured:
+                kept.append("## " + block.rstrip("\n") + "\n")
+    path.write_text("\n".join(["# Benchmark results", "", *lines, *kept]))
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -15,9 +15,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from helpers.plotting import save_figure  # noqa: E402
-
 FIGURES: dict[str, Callable] = {}
+FIGURES_DIR = Path(__file__).resolve().parent
+
+
+def save_figure(fig, name: str, dpi: int = 110) -> Path:
+    """Save ``fig`` as ``figures/<name>.png`` and return the path (only this script writes figures)."""
+    path = FIGURES_DIR / f"{name}.png"
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    return path
 
 
 def figure(name: str):

@@ -23,7 +23,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .checks import check_int
 from .models import BasicBlock
+from .training import eval_mode, evaluate
 
 
 # ---------------------------------------------------------------------------------------------
@@ -81,17 +83,9 @@ def lesioned(model: nn.Module, names: str | Sequence[str]) -> Iterator[nn.Module
             setattr(parent, child, old)
 
 
-@torch.no_grad()
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> float:
-    """Fraction of ``x`` classified as ``y``, in eval mode (the mode is restored after)."""
-    if len(x) != len(y) or len(x) == 0:
-        raise ValueError(f"x and y must be non-empty and of equal length, got {len(x)} and {len(y)}")
-    was_training = model.training
-    model.eval()
-    correct = sum((model(xb).argmax(1) == yb).sum().item()
-                  for xb, yb in zip(x.split(batch_size), y.split(batch_size)))
-    model.train(was_training)
-    return correct / len(y)
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Fraction of ``x`` classified as ``y``, in eval mode (:func:`helpers.training.evaluate`)."""
+    return evaluate(model, (x, y))[1]
 
 
 def lesion_study(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
@@ -110,8 +104,7 @@ def lesion_study(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
 # ---------------------------------------------------------------------------------------------
 def path_counts(n: int) -> list[int]:
     """How many of the 2^n paths through n residual blocks pass through k residual branches, k = 0..n."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise ValueError(f"n must be an int >= 0, got {n!r}")
+    check_int("n", n, minimum=0)
     return [math.comb(n, k) for k in range(n + 1)]
 
 
@@ -125,10 +118,7 @@ def block_forward(block: BasicBlock, x: torch.Tensor, through_branch: bool | Non
         raise ValueError("block must be a residual BasicBlock (residual=True); a PlainBlock has one path")
     x_branch = x.detach() if through_branch is False else x
     x_skip = x.detach() if through_branch is True else x
-    out = F.relu(block.bn1(block.conv1(x_branch)))
-    out = block.bn2(block.conv2(out))
-    identity = block.downsample(x_skip) if block.downsample is not None else x_skip
-    return F.relu(out + identity)
+    return F.relu(block.branch(x_branch) + block.shortcut(x_skip))
 
 
 @contextlib.contextmanager
@@ -176,8 +166,7 @@ def path_gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor, paths_per
                    seed: int = 0) -> PathGradients:
     """Sample up to ``paths_per_length`` paths of each length k and measure, for each, the mean over
     the images of ‖∂loss/∂h‖ at h, the first block's input; eval mode, loss summed over images."""
-    if isinstance(paths_per_length, bool) or not isinstance(paths_per_length, int) or paths_per_length < 1:
-        raise ValueError(f"paths_per_length must be an int >= 1, got {paths_per_length!r}")
+    check_int("paths_per_length", paths_per_length)
     blocks = list(blocks_of(model).values())
     if not all(b.residual for b in blocks):
         raise ValueError("model must be residual (cifar_resnet(..., residual=True)); a plain network has one path")
@@ -190,28 +179,26 @@ def path_gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor, paths_per
         captured.append(h)
         return (h,)
 
-    was_training = model.training
-    model.eval()
-    per_path, sampled = np.zeros(n + 1), np.zeros(n + 1, dtype=int)
-    handle = blocks[0].register_forward_pre_hook(capture)
-    try:
-        for k in range(n + 1):
-            if math.comb(n, k) <= paths_per_length:
-                subsets = [list(c) for c in _combinations(n, k)]
-            else:
-                subsets = [sorted(rng.choice(n, size=k, replace=False)) for _ in range(paths_per_length)]
-            norms = []
-            for subset in subsets:
-                branches = [i in subset for i in range(n)]
-                captured.clear()
-                with single_path(model, branches):
-                    loss = F.cross_entropy(model(x), y, reduction="sum")
-                (grad,) = torch.autograd.grad(loss, captured[0])
-                norms.append(grad.flatten(1).norm(dim=1).mean().item())
-            per_path[k], sampled[k] = float(np.mean(norms)), len(subsets)
-    finally:
-        handle.remove()
-        model.train(was_training)
+    with eval_mode(model):
+        per_path, sampled = np.zeros(n + 1), np.zeros(n + 1, dtype=int)
+        handle = blocks[0].register_forward_pre_hook(capture)
+        try:
+            for k in range(n + 1):
+                if math.comb(n, k) <= paths_per_length:
+                    subsets = [list(c) for c in _combinations(n, k)]
+                else:
+                    subsets = [sorted(rng.choice(n, size=k, replace=False)) for _ in range(paths_per_length)]
+                norms = []
+                for subset in subsets:
+                    branches = [i in subset for i in range(n)]
+                    captured.clear()
+                    with single_path(model, branches):
+                        loss = F.cross_entropy(model(x), y, reduction="sum")
+                    (grad,) = torch.autograd.grad(loss, captured[0])
+                    norms.append(grad.flatten(1).norm(dim=1).mean().item())
+                per_path[k], sampled[k] = float(np.mean(norms)), len(subsets)
+        finally:
+            handle.remove()
     return PathGradients(np.arange(n + 1), np.array(path_counts(n), dtype=float), per_path, sampled)
 
 
@@ -242,13 +229,6 @@ def filter_normalized_direction(model: nn.Module, seed: int = 0) -> list[torch.T
 
 
 @torch.no_grad()
-def _loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> float:
-    total = sum(F.cross_entropy(model(xb), yb, reduction="sum").item()
-                for xb, yb in zip(x.split(batch_size), y.split(batch_size)))
-    return total / len(y)
-
-
-@torch.no_grad()
 def loss_surface_2d(model: nn.Module, directions: Sequence[Sequence[torch.Tensor]], x: torch.Tensor,
                     y: torch.Tensor, alphas: Sequence[float], betas: Sequence[float] | None = None) -> np.ndarray:
     """Mean cross-entropy on (x, y), eval mode, at θ + α d1 (+ β d2) for every α (and β).
@@ -269,19 +249,17 @@ def loss_surface_2d(model: nn.Module, directions: Sequence[Sequence[torch.Tensor
     betas = np.zeros(1) if len(directions) == 1 else np.asarray(betas, dtype=float)
     d1, d2 = directions[0], directions[-1]
     origin = [p.detach().clone() for p in params]
-    was_training = model.training
-    model.eval()
-    out = np.zeros((len(betas), len(alphas)))
-    try:
-        for i, b in enumerate(betas):
-            for j, a in enumerate(alphas):
-                for p, p0, u, v in zip(params, origin, d1, d2):
-                    p.copy_(p0 + a * u + (b * v if len(directions) == 2 else 0.0))
-                out[i, j] = _loss(model, x, y)
-    finally:
-        for p, p0 in zip(params, origin):
-            p.copy_(p0)
-        model.train(was_training)
+    with eval_mode(model):
+        out = np.zeros((len(betas), len(alphas)))
+        try:
+            for i, b in enumerate(betas):
+                for j, a in enumerate(alphas):
+                    for p, p0, u, v in zip(params, origin, d1, d2):
+                        p.copy_(p0 + a * u + (b * v if len(directions) == 2 else 0.0))
+                    out[i, j] = evaluate(model, (x, y))[0]
+        finally:
+            for p, p0 in zip(params, origin):
+                p.copy_(p0)
     return out[0] if len(directions) == 1 else out
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from .checks import check_int
 
 WRT = ("weights", "outputs")
 WEIGHT_LAYERS = (nn.Linear, nn.Conv2d)
@@ -84,6 +86,26 @@ def gradient_norms(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor
     return norms
 
 
+def mlp_gradient_norms(inputs: torch.Tensor, targets: torch.Tensor, depth: int = 50, activation: str = "sigmoid",
+                       init: str = "default", batch_norm: bool = False, residual: bool = False,
+                       width: int = 64, seed: int = 0, dtype: torch.dtype = torch.float64) -> dict[str, float]:
+    """Per-layer weight-gradient norms of a freshly initialised :func:`~helpers.models.deep_mlp`.
+
+    The network is initialised from its own seed (the global random state is left as it was), so
+    the same settings always give the same numbers. Computed in ``dtype``, float64 by default: in
+    float32 a deep sigmoid network's first-layer gradient underflows to 0. Notebook 01's tables
+    and its gradient-norm explorer (:class:`helpers.widgets.GradientExplorer`) use this.
+    """
+    from .models import deep_mlp
+
+    if dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = deep_mlp(depth, width, activation, init, "batch" if batch_norm else None, residual).to(dtype)
+    return gradient_norms(model, inputs.to(dtype), targets)
+
+
 def first_last_ratio(norms: dict[str, float]) -> float:
     """Gradient norm of the first layer over that of the last: << 1 vanishing, >> 1 exploding."""
     values = list(norms.values())
@@ -103,8 +125,7 @@ class GradientRecorder:
 
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, every: int = 1,
                  layers: Iterable[str] | None = None):
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"every must be an int >= 1, got {every!r}")
+        check_int("every", every)
         self.layers = _select(model, layers)
         self.optimizer, self.every = optimizer, every
         self.steps: list[int] = []
@@ -139,3 +160,15 @@ class GradientRecorder:
     def matrix(self) -> np.ndarray:
         """The recorded norms as an array of shape (layers, recorded steps)."""
         return np.array([self.norms[name] for name in self.layer_names], dtype=float)
+
+
+def profile_at_step(matrix: np.ndarray, steps: Sequence[int], step: int,
+                    layer_names: Sequence[str] | None = None) -> dict[str, float]:
+    """The column of a (layers x steps) norm matrix recorded at ``step`` (the latest one not after it)."""
+    steps = list(steps)
+    if not steps:
+        raise ValueError("steps is empty: record at least one step")
+    index = max(0, int(np.searchsorted(steps, step, side="right")) - 1)
+    matrix = np.asarray(matrix, dtype=float)
+    names = list(layer_names) if layer_names is not None else [str(i + 1) for i in range(matrix.shape[0])]
+    return dict(zip(names, matrix[:, index].tolist()))

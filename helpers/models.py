@@ -13,22 +13,14 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .checks import check_choice, check_int
+
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "gelu": nn.GELU,
 }
 INITS = ("default", "xavier", "kaiming")
 NORMS = (None, "batch")
 SHORTCUTS = ("A", "B", "C")
-
-
-def _check_choice(name: str, value, accepted) -> None:
-    if value not in accepted:
-        raise ValueError(f"{name} must be one of {list(accepted)}, got {value!r}")
-
-
-def _check_positive_int(name: str, value, minimum: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -58,8 +50,8 @@ def init_weights(model: nn.Module, init: str = "default", activation: str = "rel
     is Glorot & Bengio (2010) normal, 'kaiming' is He et al. (2015) normal for the given activation.
     ``weight_scale`` then multiplies every weight: above 1 it makes gradients explode.
     """
-    _check_choice("init", init, INITS)
-    _check_choice("activation", activation, ACTIVATIONS)
+    check_choice("init", init, INITS)
+    check_choice("activation", activation, ACTIVATIONS)
     gain_name = activation if activation in ("sigmoid", "tanh", "relu") else "relu"
     for m in model.modules():
         if isinstance(m, (nn.Linear, nn.Conv2d)):
@@ -83,11 +75,11 @@ def deep_mlp(depth: int = 50, width: int = 64, activation: str = "sigmoid", init
     ``layers.0`` maps the input to ``width``; with ``residual=True`` every later hidden layer adds
     its input to its output (x + f(x)). Gradient-norm helpers read the layers in order.
     """
-    _check_positive_int("depth", depth)
-    _check_positive_int("width", width)
-    _check_choice("activation", activation, ACTIVATIONS)
-    _check_choice("init", init, INITS)
-    _check_choice("norm", norm, NORMS)
+    check_int("depth", depth)
+    check_int("width", width)
+    check_choice("activation", activation, ACTIVATIONS)
+    check_choice("init", init, INITS)
+    check_choice("norm", norm, NORMS)
     if not isinstance(weight_scale, (int, float)) or weight_scale <= 0:
         raise ValueError(f"weight_scale must be a positive number, got {weight_scale!r}")
     layers = [MLPLayer(in_features if i == 0 else width, width, activation, norm, residual)
@@ -113,8 +105,8 @@ class ResidualBlock(nn.Module):
     def __init__(self, num_channels: int, use_1x1conv: bool = False, strides: int = 1,
                  zero_init_residual: bool = False):
         super().__init__()
-        _check_positive_int("num_channels", num_channels)
-        _check_positive_int("strides", strides)
+        check_int("num_channels", num_channels)
+        check_int("strides", strides)
         self.conv1 = nn.LazyConv2d(num_channels, kernel_size=3, padding=1, stride=strides)
         self.bn1 = nn.LazyBatchNorm2d()
         self.conv2 = nn.LazyConv2d(num_channels, kernel_size=3, padding=1)
@@ -146,14 +138,23 @@ class ZeroPadShortcut(nn.Module):
         return F.pad(x, (0, 0, 0, 0, 0, self.extra))
 
 
+def conv3x3(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
+    """A 3x3 convolution with padding 1 and no bias (the batch norm after it has its own shift)."""
+    return nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+
+
+def conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
+    """A 1x1 convolution without bias: projection shortcuts and the ends of a bottleneck."""
+    return nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False)
+
+
 def _projection(in_channels: int, out_channels: int, stride: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
-                         nn.BatchNorm2d(out_channels))
+    return nn.Sequential(conv1x1(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels))
 
 
 def _shortcut(in_channels: int, out_channels: int, stride: int, shortcut: str) -> nn.Module | None:
     """None for the identity; option A pads, B projects when the shape changes, C always projects."""
-    _check_choice("shortcut", shortcut, SHORTCUTS)
+    check_choice("shortcut", shortcut, SHORTCUTS)
     changes = stride != 1 or in_channels != out_channels
     if shortcut == "C" or (shortcut == "B" and changes):
         return _projection(in_channels, out_channels, stride)
@@ -174,24 +175,29 @@ class BasicBlock(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1, shortcut: str = "B",
                  zero_init_residual: bool = False):
         super().__init__()
-        _check_positive_int("in_channels", in_channels)
-        _check_positive_int("out_channels", out_channels)
-        _check_positive_int("stride", stride)
-        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+        check_int("in_channels", in_channels)
+        check_int("out_channels", out_channels)
+        check_int("stride", stride)
+        self.conv1 = conv3x3(in_channels, out_channels, stride)
         self.bn1 = nn.BatchNorm2d(out_channels)
-        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
+        self.conv2 = conv3x3(out_channels, out_channels)
         self.bn2 = nn.BatchNorm2d(out_channels)
         self.downsample = _shortcut(in_channels, out_channels, stride, shortcut) if self.residual else None
         if zero_init_residual:
             nn.init.zeros_(self.bn2.weight)
 
+    def branch(self, x: torch.Tensor) -> torch.Tensor:
+        """The residual branch F(x): conv-BN-ReLU-conv-BN."""
+        return self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+
+    def shortcut(self, x: torch.Tensor) -> torch.Tensor:
+        """What the block adds to F(x): x itself, or ``downsample(x)`` where the shape changes."""
+        return self.downsample(x) if self.downsample is not None else x
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
         if not self.residual:
-            return F.relu(out)
-        identity = self.downsample(x) if self.downsample is not None else x
-        return F.relu(out + identity)
+            return F.relu(self.branch(x))
+        return F.relu(self.branch(x) + self.shortcut(x))
 
 
 class PlainBlock(BasicBlock):
@@ -214,16 +220,16 @@ class Bottleneck(nn.Module):
     def __init__(self, in_channels: int, mid_channels: int, stride: int = 1, expansion: int = 4,
                  zero_init_residual: bool = False):
         super().__init__()
-        _check_positive_int("in_channels", in_channels)
-        _check_positive_int("mid_channels", mid_channels)
-        _check_positive_int("stride", stride)
-        _check_positive_int("expansion", expansion)
+        check_int("in_channels", in_channels)
+        check_int("mid_channels", mid_channels)
+        check_int("stride", stride)
+        check_int("expansion", expansion)
         out_channels = mid_channels * expansion
-        self.conv1 = nn.Conv2d(in_channels, mid_channels, 1, bias=False)
+        self.conv1 = conv1x1(in_channels, mid_channels)
         self.bn1 = nn.BatchNorm2d(mid_channels)
-        self.conv2 = nn.Conv2d(mid_channels, mid_channels, 3, stride=stride, padding=1, bias=False)
+        self.conv2 = conv3x3(mid_channels, mid_channels, stride)
         self.bn2 = nn.BatchNorm2d(mid_channels)
-        self.conv3 = nn.Conv2d(mid_channels, out_channels, 1, bias=False)
+        self.conv3 = conv1x1(mid_channels, out_channels)
         self.bn3 = nn.BatchNorm2d(out_channels)
         self.downsample = _shortcut(in_channels, out_channels, stride, "B")
         if zero_init_residual:
@@ -247,15 +253,15 @@ class PreActBlock(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1,
                  zero_init_residual: bool = False):
         super().__init__()
-        _check_positive_int("in_channels", in_channels)
-        _check_positive_int("out_channels", out_channels)
-        _check_positive_int("stride", stride)
+        check_int("in_channels", in_channels)
+        check_int("out_channels", out_channels)
+        check_int("stride", stride)
         self.bn1 = nn.BatchNorm2d(in_channels)
-        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+        self.conv1 = conv3x3(in_channels, out_channels, stride)
         self.bn2 = nn.BatchNorm2d(out_channels)
-        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
+        self.conv2 = conv3x3(out_channels, out_channels)
         changes = stride != 1 or in_channels != out_channels
-        self.downsample = nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False) if changes else None
+        self.downsample = conv1x1(in_channels, out_channels, stride) if changes else None
         if zero_init_residual:
             nn.init.zeros_(self.bn2.weight)
 
@@ -272,22 +278,22 @@ class PoolingResidualBlock(nn.Module):
     """A popular tutorial variant: the main path downsamples with max-pooling, dropout follows the sum.
 
     Main path: conv3x3-BN-ReLU, conv3x3-BN, then 3x3 max-pool with stride 2; shortcut: a strided 1x1
-    convolution; out = dropout(relu(main + shortcut)). Unlike He et al. (2015) it halves the
+    convolution without bias or batch norm; out = dropout(relu(main + shortcut)). Unlike He et al. (2015) it halves the
     resolution in every block and regularises with dropout instead of relying on batch norm alone.
     """
 
     def __init__(self, in_channels: int, out_channels: int, dropout: float = 0.0):
         super().__init__()
-        _check_positive_int("in_channels", in_channels)
-        _check_positive_int("out_channels", out_channels)
+        check_int("in_channels", in_channels)
+        check_int("out_channels", out_channels)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
-        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False)
+        self.conv1 = conv3x3(in_channels, out_channels)
         self.bn1 = nn.BatchNorm2d(out_channels)
-        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
+        self.conv2 = conv3x3(out_channels, out_channels)
         self.bn2 = nn.BatchNorm2d(out_channels)
         self.pool = nn.MaxPool2d(3, stride=2, padding=1)
-        self.downsample = nn.Conv2d(in_channels, out_channels, 1, stride=2)
+        self.downsample = conv1x1(in_channels, out_channels, stride=2)
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -299,6 +305,15 @@ class PoolingResidualBlock(nn.Module):
 # ---------------------------------------------------------------------------------------------
 # Networks
 # ---------------------------------------------------------------------------------------------
+def make_stage(block: Callable[[int, int, int], nn.Module], in_channels: int, out_channels: int,
+               blocks: int, stride: int = 1) -> nn.Sequential:
+    """``blocks`` blocks made by ``block(in_channels, out_channels, stride)``; only the first one
+    changes the channels and applies ``stride`` (torchvision's ``_make_layer``)."""
+    check_int("blocks", blocks)
+    return nn.Sequential(*[block(in_channels if i == 0 else out_channels, out_channels, stride if i == 0 else 1)
+                           for i in range(blocks)])
+
+
 def cifar_resnet(depth: int = 20, width: int = 16, residual: bool = True, shortcut: str = "A",
                  in_channels: int = 1, num_classes: int = 10,
                  zero_init_residual: bool = False, stem_stride: int = 1) -> nn.Sequential:
@@ -310,28 +325,24 @@ def cifar_resnet(depth: int = 20, width: int = 16, residual: bool = True, shortc
     ``stem_stride=2`` (not in the paper) halves the resolution in the stem: the same parameters at a
     quarter of the first stage's cost, which notebook 04's fast CPU recipe uses.
     """
-    _check_positive_int("depth", depth, minimum=8)
+    check_int("depth", depth, minimum=8)
     if (depth - 2) % 6:
         raise ValueError(f"depth must be 6n + 2 (8, 14, 20, 32, 44, 56, 110, ...), got {depth!r}")
-    _check_positive_int("width", width)
-    _check_choice("shortcut", shortcut, SHORTCUTS)
-    _check_choice("stem_stride", stem_stride, (1, 2))
+    check_int("width", width)
+    check_choice("shortcut", shortcut, SHORTCUTS)
+    check_choice("stem_stride", stem_stride, (1, 2))
     n = (depth - 2) // 6
+    if residual:
+        def block(c_in: int, c_out: int, stride: int) -> nn.Module:
+            return BasicBlock(c_in, c_out, stride, shortcut, zero_init_residual)
+    else:
+        block = PlainBlock
     model = nn.Sequential()
-    model.add_module("stem", nn.Sequential(
-        nn.Conv2d(in_channels, width, 3, stride=stem_stride, padding=1, bias=False), nn.BatchNorm2d(width),
-        nn.ReLU()))
+    model.add_module("stem", nn.Sequential(conv3x3(in_channels, width, stem_stride), nn.BatchNorm2d(width), nn.ReLU()))
     channels = width
     for stage, out_channels in enumerate((width, 2 * width, 4 * width), start=1):
-        blocks = []
-        for i in range(n):
-            stride = 2 if stage > 1 and i == 0 else 1
-            if residual:
-                blocks.append(BasicBlock(channels, out_channels, stride, shortcut, zero_init_residual))
-            else:
-                blocks.append(PlainBlock(channels, out_channels, stride))
-            channels = out_channels
-        model.add_module(f"stage{stage}", nn.Sequential(*blocks))
+        model.add_module(f"stage{stage}", make_stage(block, channels, out_channels, n, stride=1 if stage == 1 else 2))
+        channels = out_channels
     model.add_module("pool", nn.AdaptiveAvgPool2d(1))
     model.add_module("flatten", nn.Flatten())
     model.add_module("fc", nn.Linear(channels, num_classes))
@@ -352,7 +363,7 @@ def d2l_resnet18(num_classes: int = 10) -> nn.Sequential:
     A 7x7 stride-2 stem and 3x3 max-pool, four stages of two blocks (64, 128, 256, 512 channels),
     global average pooling and a linear head. Run one forward pass to materialise the lazy layers.
     """
-    _check_positive_int("num_classes", num_classes)
+    check_int("num_classes", num_classes)
 
     def stage(num_channels: int, first: bool) -> nn.Sequential:
         return nn.Sequential(ResidualBlock(num_channels, use_1x1conv=not first, strides=1 if first else 2),
@@ -376,9 +387,9 @@ def five_stage_resnet(channels: tuple[int, ...] = (32, 64, 128, 256, 512), in_ch
     if not isinstance(channels, (tuple, list)) or len(channels) == 0:
         raise ValueError(f"channels must be a non-empty tuple of ints, got {channels!r}")
     for c in channels:
-        _check_positive_int("channels", c)
-    _check_positive_int("in_channels", in_channels)
-    _check_positive_int("num_outputs", num_outputs)
+        check_int("channels", c)
+    check_int("in_channels", in_channels)
+    check_int("num_outputs", num_outputs)
     widths = (in_channels, *channels)
     model = nn.Sequential()
     model.add_module("blocks", nn.Sequential(*[PoolingResidualBlock(widths[i], widths[i + 1], dropout)
@@ -396,16 +407,13 @@ def cifar_resnet18(num_classes: int = 10, in_channels: int = 3) -> nn.Sequential
     2-4 halves the resolution, with a projection shortcut), global average pooling, a linear head.
     On 32x32 inputs the stages give 32, 16, 8 and 4 pixels per side.
     """
-    _check_positive_int("num_classes", num_classes)
-    _check_positive_int("in_channels", in_channels)
+    check_int("num_classes", num_classes)
+    check_int("in_channels", in_channels)
     model = nn.Sequential()
-    model.add_module("stem", nn.Sequential(
-        nn.Conv2d(in_channels, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64), nn.ReLU()))
+    model.add_module("stem", nn.Sequential(conv3x3(in_channels, 64), nn.BatchNorm2d(64), nn.ReLU()))
     channels = 64
     for stage, out_channels in enumerate((64, 128, 256, 512), start=1):
-        stride = 1 if stage == 1 else 2
-        model.add_module(f"layer{stage}", nn.Sequential(BasicBlock(channels, out_channels, stride),
-                                                        BasicBlock(out_channels, out_channels)))
+        model.add_module(f"layer{stage}", make_stage(BasicBlock, channels, out_channels, 2, stride=1 if stage == 1 else 2))
         channels = out_channels
     model.add_module("pool", nn.AdaptiveAvgPool2d(1))
     model.add_module("flatten", nn.Flatten())

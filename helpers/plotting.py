@@ -1,7 +1,6 @@
 """Drawing only: every function takes numbers computed elsewhere and an optional matplotlib axis."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -10,7 +9,6 @@ from matplotlib.ticker import LogLocator
 
 # Okabe & Ito's colour-blind-safe palette.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
-FIGURES_DIR = Path(__file__).resolve().parent.parent / "figures"
 
 
 def _axis(ax):
@@ -20,8 +18,12 @@ def _axis(ax):
 
 
 def plot_gradient_norms(norms: Mapping[str, float] | Mapping[str, Mapping[str, float]], ax=None,
-                        title: str | None = None, xlabel: str = "layer (input side → output side)"):
-    """Per-layer gradient norms on a log scale; pass {label: norms} to overlay several networks."""
+                        title: str | None = None, xlabel: str = "layer (input side → output side)",
+                        ylabel: str = "‖∂loss/∂W‖ (log scale)"):
+    """Per-layer gradient norms on a log scale; pass {label: norms} to overlay several networks.
+
+    The default ``ylabel`` names weight gradients; pass another for gradients with respect to outputs.
+    """
     ax = _axis(ax)
     runs = norms if norms and isinstance(next(iter(norms.values())), Mapping) else {None: norms}
     for i, (label, run) in enumerate(runs.items()):
@@ -29,7 +31,7 @@ def plot_gradient_norms(norms: Mapping[str, float] | Mapping[str, Mapping[str, f
         ax.semilogy(np.arange(1, len(values) + 1), values, marker="o", markersize=3,
                     color=PALETTE[i % len(PALETTE)], label=label)
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("‖∂loss/∂W‖ (log scale)")
+    ax.set_ylabel(ylabel)
     # At most ~8 labelled decades, however many the data span: fewer labels to lay out and read.
     ax.yaxis.set_major_locator(LogLocator(numticks=8))
     if title:
@@ -58,14 +60,6 @@ def plot_curves(curves: Mapping[str, Sequence[float]], ax=None, xlabel: str = "s
     ax.legend(fontsize=8)
     ax.grid(True, alpha=0.3)
     return ax
-
-
-def save_figure(fig, name: str, dpi: int = 110) -> Path:
-    """Save ``fig`` as ``figures/<name>.png`` and return the path."""
-    FIGURES_DIR.mkdir(exist_ok=True)
-    path = FIGURES_DIR / f"{name}.png"
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
-    return path
 
 
 # --- Notebook 05: lesions, unravelled paths, loss landscapes -------------------------------------

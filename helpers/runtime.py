@@ -1,4 +1,4 @@
-"""The two lines every notebook starts with: the same random numbers, and the best device at hand."""
+"""What every notebook starts with: the same random numbers, the experiments' seed, and the best device at hand."""
 from __future__ import annotations
 
 import os
@@ -7,13 +7,15 @@ import random
 import numpy as np
 import torch
 
+from .checks import check_choice, check_int
+
 DEVICES = ("auto", "cuda", "mps", "cpu")
+SEED_VARIABLE = "RESNET_LAB_SEED"
 
 
 def seed_everything(seed: int = 0) -> int:
     """Seed Python's, NumPy's and PyTorch's generators (CPU and every GPU); return the seed."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    check_int("seed", seed, minimum=0)
     os.environ["PYTHONHASHSEED"] = str(seed)
     random.seed(seed)
     np.random.seed(seed)
@@ -21,10 +23,23 @@ def seed_everything(seed: int = 0) -> int:
     return seed
 
 
+def experiment_seed(default: int = 0) -> int:
+    """The seed of the notebooks' training experiments: ``RESNET_LAB_SEED`` if set, else ``default``.
+
+    Trained results are a new draw on every other machine; running a notebook with another seed
+    is how this project checks, on one machine, that its claims do not depend on the draw.
+    """
+    raw = os.environ.get(SEED_VARIABLE, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise ValueError(f"{SEED_VARIABLE} must be a non-negative integer, got {raw!r}")
+    return int(raw)
+
+
 def pick_device(prefer: str = "auto") -> torch.device:
     """'auto' picks CUDA, then Apple's MPS, then the CPU; other values ask for that device."""
-    if prefer not in DEVICES:
-        raise ValueError(f"prefer must be one of {list(DEVICES)}, got {prefer!r}")
+    check_choice("prefer", prefer, DEVICES)
     if prefer in ("auto", "cuda") and torch.cuda.is_available():
         return torch.device("cuda")
     mps = getattr(torch.backends, "mps", None)

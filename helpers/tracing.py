@@ -19,6 +19,8 @@ import torch
 from torch import nn
 from torch.nn.parameter import is_lazy
 
+from .checks import check_int
+
 Shape = tuple[int, ...]
 
 COLUMNS = ("module", "type", "input", "output", "shortcut", "params", "kernel")
@@ -33,8 +35,7 @@ def conv_output_size(n: int, kernel_size: int, stride: int = 1, padding: int = 0
     """
     for name, value, minimum in (("n", n, 1), ("kernel_size", kernel_size, 1), ("stride", stride, 1),
                                  ("padding", padding, 0), ("dilation", dilation, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+        check_int(name, value, minimum)
     span = n + 2 * padding - dilation * (kernel_size - 1) - 1
     if span < 0:
         raise ValueError(f"the kernel (kernel_size={kernel_size}, dilation={dilation}) does not fit in "
@@ -139,8 +140,7 @@ class ShapeTrace:
 
     def filter(self, max_depth: int | None = None, types: Sequence[str] | None = None) -> "ShapeTrace":
         """Keep the rows at most ``max_depth`` deep and, if given, only those of the named ``types``."""
-        if max_depth is not None and (isinstance(max_depth, bool) or not isinstance(max_depth, int) or max_depth < 0):
-            raise ValueError(f"max_depth must be None or an int >= 0, got {max_depth!r}")
+        check_int("max_depth", max_depth, minimum=0, allow_none=True)
         return ShapeTrace([r for r in self.rows if (max_depth is None or r.depth <= max_depth)
                            and (types is None or r.type in types)])
 
@@ -252,8 +252,7 @@ def trace_shapes(model: nn.Module, x_or_shape: Any, max_depth: int | None = None
     """
     if not isinstance(model, nn.Module):
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if max_depth is not None and (isinstance(max_depth, bool) or not isinstance(max_depth, int) or max_depth < 0):
-        raise ValueError(f"max_depth must be None or an int >= 0, got {max_depth!r}")
+    check_int("max_depth", max_depth, minimum=0, allow_none=True)
     inputs = _make_inputs(model, x_or_shape)
 
     names = {}

@@ -1,16 +1,24 @@
-"""One training loop for every notebook: :func:`train` and :func:`evaluate`.
+"""One training loop for every notebook: :func:`train`, :func:`evaluate`, and :func:`train_or_load`.
 
 It knows the ingredients of the fast CPU recipe in notebook 04 (one-cycle schedule, label smoothing,
 random horizontal flips, channels-last memory format) and nothing notebook-specific.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+import os
+import re
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterator
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader
+
+from .checks import check_choice, check_int
 
 SCHEDULES = ("constant", "onecycle", "cosine")
 OPTIMIZERS = ("sgd", "adam")
@@ -49,47 +57,68 @@ def _scheduler(name: str, optimizer: torch.optim.Optimizer, lr: float, total_ste
 def make_optimizer(model: nn.Module, optimizer: str = "sgd", lr: float = 0.05, momentum: float = 0.9,
                    weight_decay: float = 5e-4) -> torch.optim.Optimizer:
     """The optimizer :func:`train` would build; pass it to :func:`train` to hook it first."""
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {optimizer!r}")
+    check_choice("optimizer", optimizer, OPTIMIZERS)
     return _optimizer(optimizer, model.parameters(), lr, momentum, weight_decay)
 
 
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Within the block every module of ``model`` is in eval mode (batch norm uses its running
+    statistics, dropout is off); afterwards each module gets back its own mode, also on error."""
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for module, mode in modes:
+            module.training = mode
+
+
+def _batches(data: DataLoader | tuple[torch.Tensor, torch.Tensor], batch_size: int = 1000):
+    """A DataLoader as it is, or in-memory ``(x, y)`` tensors cut into batches of ``batch_size``."""
+    if isinstance(data, DataLoader):
+        return data
+    x, y = data
+    if len(x) != len(y) or len(x) == 0:
+        raise ValueError(f"x and y must be non-empty and of equal length, got {len(x)} and {len(y)}")
+    return zip(x.split(batch_size), y.split(batch_size))
+
+
 @torch.no_grad()
-def evaluate(model: nn.Module, loader: DataLoader, device: torch.device | str | None = None,
-             channels_last: bool = False, flip_tta: bool = False) -> tuple[float, float]:
-    """Mean cross-entropy loss and accuracy over ``loader``, in eval mode (mode restored after).
+def evaluate(model: nn.Module, data: DataLoader | tuple[torch.Tensor, torch.Tensor],
+             device: torch.device | str | None = None, channels_last: bool = False,
+             flip_tta: bool = False) -> tuple[float, float]:
+    """Mean cross-entropy loss and accuracy over ``data`` (a DataLoader, or ``(x, y)`` tensors) in
+    eval mode; every module's mode is restored after.
 
     ``flip_tta`` averages the logits of each image and its mirror image (test-time augmentation).
     """
     device = torch.device(device) if device is not None else next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     total_loss, correct, count = 0.0, 0, 0
-    for x, y in loader:
-        x, y = x.to(device), y.to(device)
-        if channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        logits = model(x)
-        if flip_tta:
-            logits = (logits + model(x.flip(-1))) / 2
-        total_loss += F.cross_entropy(logits, y, reduction="sum").item()
-        correct += (logits.argmax(1) == y).sum().item()
-        count += len(y)
-    model.train(was_training)
+    with eval_mode(model):
+        for x, y in _batches(data):
+            x, y = x.to(device), y.to(device)
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            logits = model(x)
+            if flip_tta:
+                logits = (logits + model(x.flip(-1))) / 2
+            total_loss += F.cross_entropy(logits, y, reduction="sum").item()
+            correct += (logits.argmax(1) == y).sum().item()
+            count += len(y)
     return total_loss / count, correct / count
 
 
 @torch.no_grad()
-def predict(model: nn.Module, loader: DataLoader, device: torch.device | str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Predicted and true labels over ``loader`` (eval mode, restored after)."""
+def predict(model: nn.Module, data: DataLoader | tuple[torch.Tensor, torch.Tensor],
+            device: torch.device | str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Predicted and true labels over ``data`` (eval mode; every module's mode restored after)."""
     device = torch.device(device) if device is not None else next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     preds, labels = [], []
-    for x, y in loader:
-        preds.append(model(x.to(device)).argmax(1).cpu())
-        labels.append(y)
-    model.train(was_training)
+    with eval_mode(model):
+        for x, y in _batches(data):
+            preds.append(model(x.to(device)).argmax(1).cpu())
+            labels.append(y.cpu())
     return torch.cat(preds), torch.cat(labels)
 
 
@@ -107,10 +136,8 @@ def train(model: nn.Module, train_loader: DataLoader, epochs: int = 1, lr: float
     """
     import time
 
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
-    if schedule not in SCHEDULES:
-        raise ValueError(f"schedule must be one of {list(SCHEDULES)}, got {schedule!r}")
+    check_int("epochs", epochs)
+    check_choice("schedule", schedule, SCHEDULES)
     if not 0.0 <= label_smoothing < 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}")
     device = torch.device(device) if device is not None else next(model.parameters()).device
@@ -167,3 +194,68 @@ def confusion_matrix(predicted: torch.Tensor, labels: torch.Tensor, num_classes:
                          f"and {tuple(labels.shape)}")
     flat = labels.long() * num_classes + predicted.long()
     return torch.bincount(flat, minlength=num_classes ** 2).reshape(num_classes, num_classes)
+
+
+# ---------------------------------------------------------------------------------------------
+# A cache for trained networks (notebook 05 trains two ResNet-56s and reuses them on the next run)
+# ---------------------------------------------------------------------------------------------
+CACHE_DIR = Path(__file__).resolve().parent.parent / "data" / "cache"
+CACHE_VARIABLE = "RESNET_LAB_CACHE"   # set to 0 to train every time
+
+
+def _fingerprint(model: nn.Module, train_loader: DataLoader, seed: int, settings: dict) -> str:
+    """A hash of everything that decides the trained weights: the model's architecture and initial
+    weights, the training data, the settings, the code of this package, and the machine's torch
+    version, CPU kernels and thread count (another machine trains to other weights)."""
+    digest = hashlib.sha256()
+    digest.update(repr(model).encode())
+    for tensor in model.state_dict().values():
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    dataset = train_loader.dataset
+    for tensor in getattr(dataset, "tensors", ()):
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    digest.update(repr((len(dataset), train_loader.batch_size, seed, sorted(settings.items()))).encode())
+    package = Path(__file__).resolve().parent
+    for source in sorted(package.glob("*.py")):
+        digest.update(source.read_bytes())
+    digest.update(repr((torch.__version__, torch.backends.cpu.get_cpu_capability(), torch.get_num_threads(),
+                        str(next(model.parameters()).device))).encode())
+    return digest.hexdigest()[:16]
+
+
+def train_or_load(name: str, model: nn.Module, train_loader: DataLoader, seed: int, **settings) -> History:
+    """Train ``model`` in place with :func:`train` (``settings`` are its keyword arguments), or load
+    the weights and history of an identical earlier run from ``data/cache/``; return the history.
+
+    ``seed`` reseeds the global generator and the loader's shuffling generator, if it has one, so
+    every network trained from the same loader sees the batches in the same order.
+    Identical means: same architecture, initial weights, data, settings, seed, helpers code, torch
+    version, CPU kernels and threads. ``RESNET_LAB_CACHE=0`` turns the cache off; :func:`clear_cache`
+    empties it.
+    """
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise ValueError(f"name must be letters, digits, '_', '.' or '-', got {name!r}")
+    key = _fingerprint(model, train_loader, seed, settings)
+    path = CACHE_DIR / f"{name}-{key}.pt"
+    use_cache = os.environ.get(CACHE_VARIABLE, "1") != "0"
+    if use_cache and path.exists():
+        saved = torch.load(path, map_location=next(model.parameters()).device)
+        model.load_state_dict(saved["state_dict"])
+        return History(**saved["history"])
+    torch.manual_seed(seed)
+    if train_loader.generator is not None:
+        train_loader.generator.manual_seed(seed)
+    history = train(model, train_loader, **settings)
+    if use_cache:
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        torch.save({"state_dict": model.state_dict(), "history": asdict(history)}, path)
+    return history
+
+
+def clear_cache() -> int:
+    """Delete every cached training run; return how many files were removed."""
+    removed = 0
+    for path in CACHE_DIR.glob("*.pt"):
+        path.unlink()
+        removed += 1
+    return removed

@@ -16,8 +16,8 @@ from IPython.display import Image, clear_output, display
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .gradients import first_last_ratio, gradient_norms
-from .models import ACTIVATIONS, INITS, deep_mlp
+from .gradients import first_last_ratio, mlp_gradient_norms, profile_at_step
+from .models import ACTIVATIONS, INITS
 from .plotting import plot_gradient_norms
 
 def show_png(figure: Figure, output: widgets.Output) -> None:
@@ -38,19 +38,6 @@ def show_png(figure: Figure, output: widgets.Output) -> None:
 # ---------------------------------------------------------------------------------------------
 EXPLORER_DEFAULTS: dict[str, Any] = {"depth": 50, "activation": "sigmoid", "init": "default",
                                      "batch_norm": False, "residual": False}
-
-
-def explorer_norms(inputs: torch.Tensor, targets: torch.Tensor, depth: int = 50, activation: str = "sigmoid",
-                   init: str = "default", batch_norm: bool = False, residual: bool = False,
-                   width: int = 64, seed: int = 0, dtype: torch.dtype = torch.float64) -> dict[str, float]:
-    """Per-layer weight-gradient norms of a freshly initialised :func:`~helpers.models.deep_mlp`.
-
-    Seeded, so the same settings always give the same numbers (and the same picture). Computed in
-    float64 by default: in float32 a deep sigmoid network's first-layer gradient underflows to 0.
-    """
-    torch.manual_seed(seed)
-    model = deep_mlp(depth, width, activation, init, "batch" if batch_norm else None, residual).to(dtype)
-    return gradient_norms(model, inputs.to(dtype), targets)
 
 
 def explorer_title(settings: dict[str, Any], norms: dict[str, float]) -> str:
@@ -130,7 +117,7 @@ class GradientExplorer:
     def update(self) -> None:
         """Recompute the norms for the current settings and redraw the plot."""
         settings = self.settings()
-        self.norms = explorer_norms(self.inputs, self.targets, width=self.width, seed=self.seed, **settings)
+        self.norms = mlp_gradient_norms(self.inputs, self.targets, width=self.width, seed=self.seed, **settings)
         self._ax.clear()
         plot_gradient_norms(self.norms, ax=self._ax, title=explorer_title(settings, self.norms))
         show_png(self.figure, self.output)
@@ -140,18 +127,6 @@ class GradientExplorer:
 # ---------------------------------------------------------------------------------------------
 # The step slider (notebook 04): per-layer gradient-norm profiles at one training step
 # ---------------------------------------------------------------------------------------------
-def profile_at_step(matrix: np.ndarray, steps: Sequence[int], step: int,
-                    layer_names: Sequence[str] | None = None) -> dict[str, float]:
-    """The column of a (layers x steps) norm matrix recorded at ``step`` (the latest one not after it)."""
-    steps = list(steps)
-    if not steps:
-        raise ValueError("steps is empty: record at least one step")
-    index = max(0, int(np.searchsorted(steps, step, side="right")) - 1)
-    matrix = np.asarray(matrix, dtype=float)
-    names = list(layer_names) if layer_names is not None else [str(i + 1) for i in range(matrix.shape[0])]
-    return dict(zip(names, matrix[:, index].tolist()))
-
-
 class StepSliderView:
     """A slider over recorded training steps; the plot shows each network's per-layer gradient norms
     at that step, overlaid on one log axis. ``runs`` maps a label to ``(steps, matrix)`` as a

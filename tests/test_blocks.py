@@ -192,7 +192,16 @@ def test_pooling_block_shapes_and_dropout():
     x = torch.randn(2, 8, 10, 10)
     assert block(x).shape == (2, 16, 5, 5)
     block.eval()
-    assert torch.equal(block(x), block(x))
+    clean = block(x)
+    assert torch.equal(clean, block(x))
+    block.dropout.train()            # batch norm stays in eval mode: only dropout changes the output
+    noisy = block(x)
+    positive = clean > 0
+    dropped = (noisy[positive] == 0).float().mean().item()
+    assert 0.35 < dropped < 0.65     # dropout with p = 0.5 after the final ReLU
+    kept = noisy[positive] != 0
+    assert torch.allclose(noisy[positive][kept], 2 * clean[positive][kept])   # survivors scaled by 1/(1-p)
+    assert block.downsample.bias is None   # the 1x1 shortcut has no bias (seed 002's tutorial)
 
 
 @pytest.mark.parametrize("make, match", [

@@ -88,3 +88,35 @@ def test_recorder_hook_is_removed_when_training_raises():
     assert not opt._optimizer_step_pre_hooks
     with pytest.raises(ValueError, match="every must be an int >= 1"):
         gradients.GradientRecorder(net, opt, every=0)
+
+
+def test_mlp_gradient_norms_is_seeded_and_leaves_the_global_random_state_alone():
+    x, y = torch.randn(16, 1, 28, 28), torch.randint(0, 10, (16,))
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    a = gradients.mlp_gradient_norms(x, y, depth=5, width=8)
+    assert torch.equal(torch.get_rng_state(), before)
+    assert a == gradients.mlp_gradient_norms(x, y, depth=5, width=8)
+    assert a != gradients.mlp_gradient_norms(x, y, depth=5, width=8, seed=1)
+    assert len(a) == 6 and all(isinstance(v, float) for v in a.values())
+    with pytest.raises(ValueError, match="dtype must be"):
+        gradients.mlp_gradient_norms(x, y, depth=5, dtype=torch.int64)
+
+
+def test_notebook_01_inline_mlp_and_norms_match_the_helpers():
+    """Notebook 01 builds the sigmoid MLP and the norm measurement by hand, then uses helpers."""
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "notebooks" / "01_vanishing_gradients.ipynb"
+    cells = ["".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+    defining = [c for c in cells if "def sigmoid_mlp" in c and "def weight_gradient_norms" in c]
+    assert len(defining) == 1, "notebook 01 should define both functions in one cell"
+    namespace = {"nn": nn, "torch": torch}
+    exec(compile(defining[0], str(path), "exec"), namespace)
+    x, y = torch.randn(8, 1, 28, 28, dtype=torch.float64), torch.randint(0, 10, (8,))
+    torch.manual_seed(3)
+    by_hand = namespace["weight_gradient_norms"](namespace["sigmoid_mlp"](6, width=16).double(), x, y)
+    torch.manual_seed(3)
+    helper = gradients.gradient_norms(models.deep_mlp(6, 16, "sigmoid").double(), x, y)
+    assert by_hand == list(helper.values()) and len(by_hand) == 7

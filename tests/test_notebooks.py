@@ -1,5 +1,6 @@
 """Every notebook follows the template, shares the set-up cell, and is linked from the README."""
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,8 @@ def test_notebook_follows_the_template(path):
     headings = [line for c in nb if c["cell_type"] == "markdown" for line in "".join(c["source"]).splitlines()]
     for section in ("## What we saw", "## Exercises", "## References"):
         assert any(h.startswith(section) for h in headings), section
-    assert sum("assert " in "".join(c["source"]) for c in code) >= 5, "claims must be asserted in code"
+    checks = [c for c in code if re.search(r"^\s*(assert |claim\()", "".join(c["source"]), re.M)]
+    assert len(checks) >= 5, "claims must be asserted in code"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -50,3 +52,24 @@ def test_section_headings_start_slides(path):
         first = "".join(cell["source"]).lstrip().split("\n", 1)[0]
         if cell["cell_type"] == "markdown" and first.startswith(("# ", "## ")):
             assert cell["metadata"].get("slideshow", {}).get("slide_type") == "slide", first
+
+
+STATED_TIME = re.compile(r"runs top to bottom in about (\d+) s on a 2-core CPU")
+
+
+def measured_seconds() -> dict[str, int]:
+    """Median run time of each notebook, from the benchmark report (benchmarks/run.py)."""
+    text = (ROOT / "benchmarks" / "RESULTS.md").read_text()
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^\| (\d\d_\w+\.ipynb) \| (\d+) s \|", text, re.M)}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_time_needed_agrees_with_the_benchmark(path):
+    """The header's run time and the README's are the measured median, rounded up a little."""
+    measured = measured_seconds()[path.name]
+    title = "".join(cells(path)[0]["source"])
+    stated = STATED_TIME.search(title)
+    assert stated, f"{path.name}: the header must say 'runs top to bottom in about N s on a 2-core CPU'"
+    assert measured <= int(stated.group(1)) <= 1.5 * measured + 10, (int(stated.group(1)), measured)
+    row = next(line for line in (ROOT / "README.md").read_text().splitlines() if f"(notebooks/{path.name})" in line)
+    assert f"| {measured} s |" in row, f"README's run time for {path.name} is not the measured {measured} s"

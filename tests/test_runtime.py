@@ -31,3 +31,19 @@ def test_pick_device():
     assert pick_device().type in ("cuda", "mps", "cpu")
     with pytest.raises(ValueError, match=r"prefer must be one of \['auto', 'cuda', 'mps', 'cpu'\]"):
         pick_device("tpu")
+
+
+@pytest.mark.parametrize("cuda, mps, expected", [(True, True, "cuda"), (False, True, "mps"), (False, False, "cpu")])
+def test_auto_prefers_cuda_then_mps_then_cpu(monkeypatch, cuda, mps, expected):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    assert pick_device() == torch.device(expected)
+    assert pick_device("cpu") == torch.device("cpu")
+
+
+def test_asking_for_a_missing_device_is_an_error(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    for prefer in ("cuda", "mps"):
+        with pytest.raises(ValueError, match=f"prefer='{prefer}' but no {prefer} device"):
+            pick_device(prefer)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import widgets
+from helpers import gradients, widgets
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def test_explorer_recomputes_and_redraws_when_controls_change(batch):
     ex.controls["depth"].value = 20
     ex.controls["residual"].value = True
     assert ex.redraws == 4
-    before, after = widgets.first_last_ratio(vanishing), widgets.first_last_ratio(ex.norms)
+    before, after = gradients.first_last_ratio(vanishing), gradients.first_last_ratio(ex.norms)
     assert after > 100 * before  # skip connections carry the gradient back to the first layer
     assert "residual" in ex.figure.axes[0].get_title()
 
@@ -42,8 +42,8 @@ def test_reset_restores_defaults_with_a_single_redraw(batch):
 
 
 def test_same_settings_same_numbers(batch):
-    a = widgets.explorer_norms(*batch, depth=6, width=8, activation="tanh")
-    b = widgets.explorer_norms(*batch, depth=6, width=8, activation="tanh")
+    a = gradients.mlp_gradient_norms(*batch, depth=6, width=8, activation="tanh")
+    b = gradients.mlp_gradient_norms(*batch, depth=6, width=8, activation="tanh")
     assert a == b
 
 
@@ -60,6 +60,6 @@ def test_step_slider_view_redraws_the_profile_at_the_chosen_step():
     view.slider.value = 8
     assert view.redraws == 2 and view.profiles["residual"] == {"1": 30.0, "2": 60.0}
     assert (view.slider.min, view.slider.max, view.slider.step) == (0, 8, 4)
-    assert widgets.profile_at_step(plain, steps, 5) == {"1": 2.0, "2": 5.0}   # the latest step not after 5
+    assert gradients.profile_at_step(plain, steps, 5) == {"1": 2.0, "2": 5.0}   # the latest step not after 5
     with pytest.raises(ValueError, match="runs"):
         widgets.step_slider_view({})
