@@ -265,13 +265,17 @@ class PreActBlock(nn.Module):
         if zero_init_residual:
             nn.init.zeros_(self.bn2.weight)
 
+    def branch(self, x: torch.Tensor) -> torch.Tensor:
+        """The residual branch F(x): BN-ReLU-conv-BN-ReLU-conv."""
+        return self.conv2(F.relu(self.bn2(self.conv1(F.relu(self.bn1(x))))))
+
+    def shortcut(self, x: torch.Tensor) -> torch.Tensor:
+        """x itself, or where the shape changes a projection of the pre-activated input, as in
+        He et al. (2016), Fig. 4(e)."""
+        return self.downsample(F.relu(self.bn1(x))) if self.downsample is not None else x
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pre = F.relu(self.bn1(x))
-        # The projection reads the pre-activated input, as in He et al. (2016), Fig. 4(e).
-        identity = self.downsample(pre) if self.downsample is not None else x
-        out = self.conv1(pre)
-        out = self.conv2(F.relu(self.bn2(out)))
-        return out + identity
+        return self.branch(x) + self.shortcut(x)
 
 
 class PoolingResidualBlock(nn.Module):

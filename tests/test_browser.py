@@ -119,13 +119,13 @@ WIDGET_CASES = [
         Step("residual", click_checkbox("residual connections")),
         Step("reset", click_button("reset"), back_to_first=True),
     )),
-    # Notebook 04's cells above its widget train four models for the widget and ResNet-18 and a
+    # Notebook 04's cells above its widget train six models for the widget and ResNet-18 and a
     # fast recipe for other sections (minutes on a CPU): run only the chain the widget needs.
     WidgetCase("04_full_resnet.ipynb", "step_slider_view(runs)", (
         Step("step_late", drag_slider("step", 0.9)),       # first recorded step -> late in training
         Step("step_middle", drag_slider("step", 0.4)),
     ), cells=("# Set-up, the same in every notebook", "from helpers.widgets import step_slider_view",
-              "SUBSET, TEST_SUBSET, EPOCHS_PR, WIDTH_PR =", "with GradientRecorder(net, opt",
+              "SUBSET, TEST_SUBSET, SIZE_PR, EPOCHS_PR, WIDTH_PR =", "with GradientRecorder(net, opt",
               "runs = {name: (recorders[name]", "step_slider_view(runs)")),
 ]
 

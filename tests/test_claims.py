@@ -88,3 +88,28 @@ def test_no_notebook_compares_trained_output():
     notebooks = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
     problems = [p for path in notebooks for p in trained_outputs_compared(path)]
     assert not problems, "\n".join(problems)
+
+
+def test_claim_matrix_designs_cover_every_pair_of_levels():
+    from itertools import combinations
+
+    from tools.claim_matrix import settings
+    levels = ("default", "avx2", "avx512")
+    full = settings("full", levels)
+    assert len(full) == 27 and len(set(full)) == 27
+    pairs = settings("pairs", levels)
+    assert len(pairs) == 9
+    rows = [(s.capability, s.threads, s.seed) for s in pairs]
+    for i, j in combinations(range(3), 2):      # each pair of factors: all 9 combinations, once each
+        assert len({(r[i], r[j]) for r in rows}) == 9
+    with pytest.raises(ValueError, match="design must be"):
+        settings("random", levels)
+
+
+def test_claim_matrix_table_reports_the_weakest_margin_and_failures():
+    from tools.claim_matrix import Setting, table
+    run = lambda value: (Setting("avx2", 1, 0), [{"claim": "gap | x", "value": value, "above": 0.3, "below": None,
+                                                "log": False, "margin": value - 0.3}], None, 1.0)
+    lines = table({"01_x.ipynb": [run(0.5), run(0.8)]})
+    assert lines[-1] == "| 01 | gap \\| x | > 0.3 | 0.5 | 0.8 | 0.2 | 2 |"
+    assert "**FAILS**" in table({"01_x.ipynb": [run(0.2)]})[-1]

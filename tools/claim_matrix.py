@@ -137,7 +137,7 @@ def table(results: dict[str, list[tuple[Setting, list[dict], str | None, float]]
             worst = min(c["margin"] for c in cs)
             unit = " decades" if log else ""
             flag = "" if worst > 0 else " **FAILS**"
-            lines.append(f"| {name[:2]} | {text} | {threshold(cs[0])} | {min(values):.3g} | {max(values):.3g} "
+            lines.append(f"| {name[:2]} | {text.replace('|', chr(92) + '|')} | {threshold(cs[0])} | {min(values):.3g} | {max(values):.3g} "
                          f"| {worst:.2g}{unit}{flag} | {len(cs)} |")
     return lines
 
