@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   := data/FashionMNIST/raw/t10k-labels-idx1-ubyte
 
-.PHONY: lab test test-ipywidgets7 test-portability claims setup data figures benchmark clean
+.PHONY: lab test test-ipywidgets7 test-portability test-colab claims setup data figures benchmark clean
 
 setup: $(STAMP) $(DATA)
 
@@ -28,7 +28,7 @@ $(DATA): $(STAMP)
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
-test: setup test-ipywidgets7 test-portability
+test: setup test-ipywidgets7 test-portability test-colab
 	$(BIN)/python -m pytest
 
 # What nbval compares must be the same on every machine (README, "What nbval compares"). This runs
@@ -44,6 +44,34 @@ test-portability: setup
 	    || { echo "== nbval FAILED under $$setting"; exit 1; }; \
 	  echo "== nbval passed under $$setting"; \
 	done
+
+# Colab's own versions (colab-versions.txt): a second environment with Colab's Python, torch,
+# torchvision, numpy, matplotlib, ipywidgets 7.7.1 and IPython 7.34, set up the way the notebooks'
+# set-up cell does it on Colab (d2l without its pins, helpers from the repository on sys.path). It
+# runs every notebook with nbval in lax mode (every cell must run and every claim hold; outputs are
+# not compared, Colab's versions print differently) and the widget tests.
+COLAB_VERSIONS := colab-versions.txt
+COLAB_VENV     := .venv-colab
+COLAB_PY       := $(shell sed -n 's/^\# python //p' $(COLAB_VERSIONS))
+# The first Python $(COLAB_PY) that really runs (a pyenv shim may exist and refuse): pyenv's, then PATH's.
+COLAB_PYTHON   ?= $(shell for p in $(HOME)/.pyenv/versions/$(COLAB_PY)*/bin/python$(COLAB_PY) $$(command -v python$(COLAB_PY)); do \
+                    $$p -c 'import sys; assert "%d.%d" % sys.version_info[:2] == "$(COLAB_PY)"' 2>/dev/null && echo $$p && break; done)
+# Not on Colab's list but needed to run the notebooks and the tests here: left to pip, under the pins.
+COLAB_EXTRAS   := pandas scipy tqdm requests Pillow "ipykernel<7" matplotlib-inline nbval pytest
+
+$(COLAB_VENV)/.installed: $(COLAB_VERSIONS)
+	@test -n "$(COLAB_PYTHON)" || { echo "make test-colab needs Python $(COLAB_PY) (Colab's); none found on PATH or under ~/.pyenv"; exit 1; }
+	rm -rf $(COLAB_VENV)
+	$(COLAB_PYTHON) -m venv $(COLAB_VENV)
+	$(COLAB_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(COLAB_VENV)/bin/python -m pip install --quiet -r $(COLAB_VERSIONS) $(COLAB_EXTRAS)
+	$(COLAB_VENV)/bin/python -m pip install --quiet --no-deps d2l==1.0.3
+	touch $@
+
+test-colab: $(COLAB_VENV)/.installed $(DATA)
+	$(COLAB_VENV)/bin/python tools/colab_versions.py $(COLAB_VERSIONS)
+	$(COLAB_VENV)/bin/python -m pytest -p no:cacheprovider -o addopts="" -q --nbval-lax --nbval-current-env \
+	  --nbval-cell-timeout=600 -W "ignore::DeprecationWarning" notebooks tests/test_widgets.py
 
 # The margins of every claim over CPU kernels x threads x seeds (slow: see tools/claim_matrix.py).
 claims: setup

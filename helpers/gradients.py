@@ -13,6 +13,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .checks import check_int
+from .models import deep_mlp
 
 WRT = ("weights", "outputs")
 WEIGHT_LAYERS = (nn.Linear, nn.Conv2d)
@@ -96,8 +97,6 @@ def mlp_gradient_norms(inputs: torch.Tensor, targets: torch.Tensor, depth: int =
     float32 a deep sigmoid network's first-layer gradient underflows to 0. Notebook 01's tables
     and its gradient-norm explorer (:class:`helpers.widgets.GradientExplorer`) use this.
     """
-    from .models import deep_mlp
-
     if dtype not in (torch.float32, torch.float64):
         raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
     with torch.random.fork_rng(devices=[]):

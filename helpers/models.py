@@ -382,25 +382,26 @@ def d2l_resnet18(num_classes: int = 10) -> nn.Sequential:
 
 
 def five_stage_resnet(channels: tuple[int, ...] = (32, 64, 128, 256, 512), in_channels: int = 3,
-                      num_outputs: int = 1, dropout: float = 0.0) -> nn.Sequential:
+                      num_classes: int = 1, dropout: float = 0.0) -> nn.Sequential:
     """Five :class:`PoolingResidualBlock` s (each halves the resolution), global average pooling, a linear head.
 
-    The tutorial-style network for a binary image classifier: on 180x180 images the blocks give
-    90, 45, 23, 12 and 6 pixels per side, then pooling and flattening leave ``channels[-1]`` features.
+    The tutorial-style network for a binary image classifier (``num_classes=1``: one logit): on
+    180x180 images the blocks give 90, 45, 23, 12 and 6 pixels per side, then pooling and flattening
+    leave ``channels[-1]`` features.
     """
     if not isinstance(channels, (tuple, list)) or len(channels) == 0:
         raise ValueError(f"channels must be a non-empty tuple of ints, got {channels!r}")
     for c in channels:
         check_int("channels", c)
     check_int("in_channels", in_channels)
-    check_int("num_outputs", num_outputs)
+    check_int("num_classes", num_classes)
     widths = (in_channels, *channels)
     model = nn.Sequential()
     model.add_module("blocks", nn.Sequential(*[PoolingResidualBlock(widths[i], widths[i + 1], dropout)
                                                for i in range(len(channels))]))
     model.add_module("pool", nn.AdaptiveAvgPool2d(1))
     model.add_module("flatten", nn.Flatten())
-    model.add_module("head", nn.Linear(channels[-1], num_outputs))
+    model.add_module("head", nn.Linear(channels[-1], num_classes))
     return model
 
 

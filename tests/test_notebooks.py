@@ -54,7 +54,7 @@ def test_section_headings_start_slides(path):
             assert cell["metadata"].get("slideshow", {}).get("slide_type") == "slide", first
 
 
-STATED_TIME = re.compile(r"runs top to bottom in about (\d+) s on a 2-core CPU")
+STATED_TIME = re.compile(r"runs\s+top\s+to\s+bottom\s+in\s+about\s+(\d+)\s+s\s+on\s+a\s+2-core\s+CPU")
 
 
 def measured_seconds() -> dict[str, int]:
@@ -73,3 +73,38 @@ def test_time_needed_agrees_with_the_benchmark(path):
     assert measured <= int(stated.group(1)) <= 1.5 * measured + 10, (int(stated.group(1)), measured)
     row = next(line for line in (ROOT / "README.md").read_text().splitlines() if f"(notebooks/{path.name})" in line)
     assert f"| {measured} s |" in row, f"README's run time for {path.name} is not the measured {measured} s"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_figure_is_opaque_and_has_a_caption(path):
+    """Readable on dark themes (no transparent pixels) and described for screen readers: every PNG
+    a notebook shows is opaque, and the cell right under it is a one-sentence '*Figure: ...*'."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    nb = cells(path)
+    figures = 0
+    for i, cell in enumerate(nb):
+        for out in cell.get("outputs", []):
+            png = out.get("data", {}).get("image/png")
+            if not png:
+                continue
+            figures += 1
+            image = Image.open(io.BytesIO(base64.b64decode(png if isinstance(png, str) else "".join(png))))
+            if "A" in image.getbands():
+                assert image.getchannel("A").getextrema()[0] == 255, f"cell {i}: a transparent figure"
+            caption = "".join(nb[i + 1]["source"]) if i + 1 < len(nb) else ""
+            assert nb[i + 1]["cell_type"] == "markdown" and caption.startswith("*Figure: "), \
+                f"cell {i}: the cell under a figure must be its caption, '*Figure: ...*'"
+            assert len(caption.split()) >= 12, f"cell {i}: the caption should say what the figure shows"
+    assert figures > 0, "every notebook shows at least one figure"
+
+
+def test_figure_files_are_opaque():
+    from PIL import Image
+
+    for png in sorted((ROOT / "figures").glob("*.png")):
+        image = Image.open(png)
+        assert "A" not in image.getbands() or image.getchannel("A").getextrema()[0] == 255, png.name

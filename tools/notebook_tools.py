@@ -6,6 +6,8 @@
         set the slide metadata of every heading cell (teaching mode), outputs untouched
     python tools/notebook_tools.py check
         exit 1 if a notebook's first code cell is not SETUP_CELL
+    python tools/notebook_tools.py setup notebooks/*.ipynb
+        write SETUP_CELL into each notebook's first code cell (outputs untouched)
 """
 from __future__ import annotations
 
@@ -21,16 +23,24 @@ ROOT = Path(__file__).resolve().parent.parent
 REPO_URL = re.search(r'^Repository = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
 
 SETUP_CELL = f'''\
-# Set-up, the same in every notebook. On Colab it fetches this repository's `helpers` and installs
-# d2l without its outdated pins; Colab's own torch, torchvision and ipywidgets are kept as they are.
+# Set-up, the same in every notebook: find this repository's `helpers` (on Colab, fetch it first) and
+# install d2l, without its outdated pins, only if it is missing. Nothing else is installed: Colab's
+# own torch, torchvision and ipywidgets are used as they are.
+import importlib.util
+import subprocess
 import sys
 from pathlib import Path
 
-if "google.colab" in sys.modules and not Path("resnet-lab").exists():
-    import subprocess
-    subprocess.run(["git", "clone", "--depth", "1", "{REPO_URL}"], check=True)
+REPO = next((p for p in (Path.cwd().parent, Path("resnet-lab").resolve()) if (p / "helpers").is_dir()), None)
+if REPO is None and "google.colab" in sys.modules:
+    subprocess.run(["git", "clone", "--depth", "1", "{REPO_URL}", "resnet-lab"], check=True)
+    REPO = Path("resnet-lab").resolve()
+if REPO is None:
+    raise ModuleNotFoundError("this notebook needs ResNet Lab's `helpers` package: open it from the notebooks/ "
+                              "folder of a clone of {REPO_URL} (or on Colab, where this cell fetches it)")
+sys.path.insert(0, str(REPO))
+if importlib.util.find_spec("d2l") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "d2l==1.0.3"], check=True)
-sys.path.insert(0, str(Path("resnet-lab").resolve() if "google.colab" in sys.modules else Path.cwd().parent))
 %matplotlib inline'''
 
 
@@ -224,6 +234,12 @@ if __name__ == "__main__":
                 cell.metadata["slideshow"] = {"slide_type": slide_type(cell)}
             nbformat.write(nb, arg)
             print(f"{arg}: slide metadata set")
+    elif command == "setup":
+        for arg in args:
+            nb = nbformat.read(arg, as_version=4)
+            next(c for c in nb.cells if c.cell_type == "code").source = SETUP_CELL
+            nbformat.write(nb, arg)
+            print(f"{arg}: set-up cell written")
     elif command == "check":
         bad = [p.name for p in sorted((ROOT / "notebooks").glob("*.ipynb")) if first_code_cell(p) != SETUP_CELL]
         print("set-up cells differ in:", bad) if bad else print("set-up cells: all identical")
