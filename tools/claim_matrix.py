@@ -186,7 +186,8 @@ def write(out: Path, results: dict, design: str, capabilities: tuple[str, ...], 
         *table(results),
         "",
         "Run times per notebook (s): " + "; ".join(
-            f"{name[:2]}: {min(r[3] for r in runs):.0f}-{max(r[3] for r in runs):.0f}" for name, runs in results.items()) + ".",
+            f"{name[:2]}: {min(r[3] for r in runs):.0f}-{max(r[3] for r in runs):.0f}" for name, runs in results.items())
+        + " (wall times under each setting, not benchmarks: `benchmarks/RESULTS.md` has those).",
     ]
     if errors:
         lines += ["", "Runs that stopped with an error:", *[f"- {n} [{s}]: {e}" for n, s, e in errors]]
