@@ -101,4 +101,4 @@ figures: setup
 	$(BIN)/python figures/make_figures.py
 
 clean:
-	rm -rf $(VENV) data
+	rm -rf $(VENV) $(COLAB_VENV) data
