@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   := data/FashionMNIST/raw/t10k-labels-idx1-ubyte
 
-.PHONY: lab test test-ipywidgets7 test-portability test-colab claims setup data figures benchmark clean
+.PHONY: lab test test-ipywidgets7 test-portability test-colab test-nbgrader test-slides student slides claims setup data figures benchmark clean
 
 setup: $(STAMP) $(DATA)
 
@@ -28,7 +28,7 @@ $(DATA): $(STAMP)
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
-test: setup test-ipywidgets7 test-portability test-colab
+test: setup test-ipywidgets7 test-portability test-colab test-nbgrader slides test-slides
 	$(BIN)/python -m pytest
 
 # What nbval compares must be the same on every machine (README, "What nbval compares"). This runs
@@ -96,6 +96,48 @@ test-ipywidgets7: setup $(IPYWIDGETS7_STAMP)
 	  assert ipywidgets.__version__ == '7.7.1', ipywidgets.__version__; \
 	  print('widget tests against ipywidgets', ipywidgets.__version__, 'from', ipywidgets.__file__); \
 	  sys.exit(pytest.main(['-q', '-W', 'ignore::DeprecationWarning:ipywidgets.widgets.widget', *sys.argv[1:]]))" $(wildcard tests/test_widgets*.py)
+
+# Student notebooks (student/, committed): each exercise's solution replaced by a stub, its checks in a
+# cell of their own (tools/classroom.py). tests/test_classroom.py fails when they are out of date, so
+# `test` does not regenerate them: run `make student` after changing a notebook.
+student: setup
+	$(BIN)/python tools/classroom.py student
+
+# nbgrader is the teacher's tool: installed in a folder of its own, first on PYTHONPATH (as ipywidgets 7
+# above), so .venv's JupyterLab does not load its extensions. These versions change no pin in
+# constraints.txt. The test runs nbgrader's generate_assignment and autograde on notebook 03.
+NBGRADER       := nbgrader==0.9.6 notebook==7.6.5 SQLAlchemy==2.1.9 alembic==1.20.1 RapidFuzz==3.14.6 Mako==1.4.3
+NBGRADER_DIR   := $(VENV)/nbgrader
+NBGRADER_STAMP := $(NBGRADER_DIR)/.installed
+
+$(NBGRADER_STAMP): $(STAMP) Makefile
+	rm -rf $(NBGRADER_DIR)
+	$(BIN)/python -m pip install --quiet --no-deps --target $(NBGRADER_DIR) $(NBGRADER)
+	touch $@
+
+test-nbgrader: setup $(NBGRADER_STAMP)
+	PYTHONPATH=$(NBGRADER_DIR) $(BIN)/python -c "import nbgrader; print('nbgrader', nbgrader.__version__)"
+	PYTHONPATH=$(NBGRADER_DIR) $(BIN)/python -m pytest -q -p no:cacheprovider -o addopts="" tests/test_classroom.py -k nbgrader
+
+# Slides (tools/slides.py): a reveal.js deck of every notebook in build/slides/, which opens with no
+# network. reveal.js and MathJax are copied from two packages that ship them, installed without their
+# dependencies in a folder of their own that goes first on PYTHONPATH (as nbgrader above): neither is
+# imported, so sphinx-revealjs needs no Sphinx. These versions change no pin in constraints.txt.
+SLIDES_ASSETS := sphinx-revealjs==3.2.1 jupyter-server-mathjax==0.2.6
+SLIDES_DIR    := $(VENV)/slides
+SLIDES_STAMP  := $(SLIDES_DIR)/.installed
+
+$(SLIDES_STAMP): $(STAMP) Makefile
+	rm -rf $(SLIDES_DIR)
+	$(BIN)/python -m pip install --quiet --no-deps --target $(SLIDES_DIR) $(SLIDES_ASSETS)
+	touch $@
+
+slides: setup $(SLIDES_STAMP)
+	PYTHONPATH=$(SLIDES_DIR) $(BIN)/python tools/slides.py
+
+# Notebook 03's deck in headless Chromium with the network shut: title, formula, figure, no console error.
+test-slides: setup $(SLIDES_STAMP)
+	PYTHONPATH=$(SLIDES_DIR) $(BIN)/python -m pytest -q -p no:cacheprovider -o addopts="" tests/test_slides.py
 
 figures: setup
 	$(BIN)/python figures/make_figures.py

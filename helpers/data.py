@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
+from .checks import check_choice, check_int
+
 ENV_VAR = "FASHION_MNIST_DIR"
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -244,3 +246,20 @@ def d2l_fashion_mnist(batch_size: int = 64, resize: tuple[int, int] = (28, 28), 
 
     return OfflineFashionMNIST()
 
+
+
+TASKS = ("reverse", "sort")
+
+
+def sequence_task(n: int, task: str = "reverse", length: int = 12, vocab: int = 16,
+                  seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` random token sequences (ids below ``vocab``) and their targets: the sequence reversed,
+    or sorted. A toy task for a small transformer (notebook 07): each output position must attend
+    to the right input positions."""
+    check_int("n", n)
+    check_choice("task", task, TASKS)
+    check_int("length", length, minimum=2)
+    check_int("vocab", vocab, minimum=2)
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randint(0, vocab, (n, length), generator=generator)
+    return x, (x.flip(1) if task == "reverse" else x.sort(dim=1).values)

@@ -2,8 +2,11 @@
 
 Blocks: :class:`ResidualBlock` (d2l's signature, lazy layers), :class:`BasicBlock` and
 :class:`PlainBlock` (explicit shortcut, He et al. 2015), :class:`Bottleneck` (1x1-3x3-1x1),
-:class:`PreActBlock` (He et al. 2016). Networks: :func:`deep_mlp`, :func:`cifar_resnet` (depth 6n+2,
-plain or residual), :func:`plain_cnn`, :func:`d2l_resnet18`.
+:class:`PreActBlock` (He et al. 2016), :class:`ResNeXtBlock` (grouped 3x3, Xie et al. 2017),
+:class:`DenseBlock` and :class:`Transition` (Huang et al. 2017), :class:`TransformerBlock` (pre-LN or
+post-LN). Networks: :func:`deep_mlp` (optionally with scaled branches or shortcuts),
+:func:`cifar_resnet` (plain, basic, pre-activation or ResNeXt blocks, optional stochastic depth),
+:func:`plain_cnn`, :func:`densenet`, :func:`d2l_resnet18`, :func:`tiny_transformer`.
 """
 from __future__ import annotations
 
@@ -27,19 +30,31 @@ SHORTCUTS = ("A", "B", "C")
 # A deep multilayer perceptron for the vanishing-gradient experiments (notebook 01)
 # ---------------------------------------------------------------------------------------------
 class MLPLayer(nn.Module):
-    """Linear -> (batch norm) -> activation, with an optional identity shortcut around it."""
+    """Linear -> (batch norm) -> activation, with an optional shortcut around it.
+
+    With ``residual`` (and equal in/out widths) the layer computes ``shortcut_scale * x + alpha * f(x)``:
+    ``alpha`` is 1 and fixed when ``branch_scale`` is None, otherwise a learnable scalar that starts
+    at ``branch_scale`` (0 is SkipInit / ReZero: every layer starts as the identity).
+    """
 
     def __init__(self, in_features: int, out_features: int, activation: str, norm: str | None,
-                 residual: bool):
+                 residual: bool, branch_scale: float | None = None, shortcut_scale: float = 1.0):
         super().__init__()
         self.linear = nn.Linear(in_features, out_features)
         self.norm = nn.BatchNorm1d(out_features) if norm == "batch" else nn.Identity()
         self.act = ACTIVATIONS[activation]()
         self.residual = residual and in_features == out_features
+        self.shortcut_scale = shortcut_scale
+        self.alpha = (nn.Parameter(torch.tensor(float(branch_scale)))
+                      if self.residual and branch_scale is not None else None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.act(self.norm(self.linear(x)))
-        return x + out if self.residual else out
+        if not self.residual:
+            return out
+        if self.alpha is not None:
+            out = self.alpha * out
+        return (x if self.shortcut_scale == 1.0 else self.shortcut_scale * x) + out
 
 
 def init_weights(model: nn.Module, init: str = "default", activation: str = "relu",
@@ -69,11 +84,15 @@ def init_weights(model: nn.Module, init: str = "default", activation: str = "rel
 
 def deep_mlp(depth: int = 50, width: int = 64, activation: str = "sigmoid", init: str = "default",
              norm: str | None = None, residual: bool = False, in_features: int = 784,
-             num_classes: int = 10, weight_scale: float = 1.0) -> nn.Sequential:
+             num_classes: int = 10, weight_scale: float = 1.0, branch_scale: float | None = None,
+             shortcut_scale: float = 1.0) -> nn.Sequential:
     """Flatten, then ``depth`` hidden layers of ``width`` units, then a linear classifier.
 
     ``layers.0`` maps the input to ``width``; with ``residual=True`` every later hidden layer adds
     its input to its output (x + f(x)). Gradient-norm helpers read the layers in order.
+    ``branch_scale`` (residual only) multiplies each branch by a learnable scalar starting at that
+    value (0: SkipInit, De & Smith 2020; ReZero, Bachlechner et al. 2020); ``shortcut_scale``
+    multiplies each shortcut by a constant (0.5 is He et al. 2016's "constant scaling", Table 1).
     """
     check_int("depth", depth)
     check_int("width", width)
@@ -82,7 +101,13 @@ def deep_mlp(depth: int = 50, width: int = 64, activation: str = "sigmoid", init
     check_choice("norm", norm, NORMS)
     if not isinstance(weight_scale, (int, float)) or weight_scale <= 0:
         raise ValueError(f"weight_scale must be a positive number, got {weight_scale!r}")
-    layers = [MLPLayer(in_features if i == 0 else width, width, activation, norm, residual)
+    if branch_scale is not None and (isinstance(branch_scale, bool) or not isinstance(branch_scale, (int, float))):
+        raise ValueError(f"branch_scale must be None or a number (0 for SkipInit), got {branch_scale!r}")
+    if isinstance(shortcut_scale, bool) or not isinstance(shortcut_scale, (int, float)) or shortcut_scale <= 0:
+        raise ValueError(f"shortcut_scale must be a positive number, got {shortcut_scale!r}")
+    if not residual and (branch_scale is not None or shortcut_scale != 1.0):
+        raise ValueError("branch_scale and shortcut_scale need residual=True: a plain network has no branch or shortcut")
+    layers = [MLPLayer(in_features if i == 0 else width, width, activation, norm, residual, branch_scale, shortcut_scale)
               for i in range(depth)]
     model = nn.Sequential()
     model.add_module("flatten", nn.Flatten())
@@ -173,16 +198,19 @@ class BasicBlock(nn.Module):
     residual = True
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1, shortcut: str = "B",
-                 zero_init_residual: bool = False):
+                 zero_init_residual: bool = False, drop_prob: float = 0.0):
         super().__init__()
         check_int("in_channels", in_channels)
         check_int("out_channels", out_channels)
         check_int("stride", stride)
+        if not 0.0 <= drop_prob < 1.0 or (drop_prob and not self.residual):
+            raise ValueError(f"drop_prob must be in [0, 1) (and 0 for a plain block), got {drop_prob!r}")
         self.conv1 = conv3x3(in_channels, out_channels, stride)
         self.bn1 = nn.BatchNorm2d(out_channels)
         self.conv2 = conv3x3(out_channels, out_channels)
         self.bn2 = nn.BatchNorm2d(out_channels)
         self.downsample = _shortcut(in_channels, out_channels, stride, shortcut) if self.residual else None
+        self.drop_prob = drop_prob
         if zero_init_residual:
             nn.init.zeros_(self.bn2.weight)
 
@@ -197,7 +225,15 @@ class BasicBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.residual:
             return F.relu(self.branch(x))
-        return F.relu(self.branch(x) + self.shortcut(x))
+        out = self.branch(x)
+        if self.training and self.drop_prob > 0:
+            # Stochastic depth (Huang et al. 2016): in training, drop the branch of each example with
+            # probability drop_prob (the block is then its shortcut) and scale the kept ones by
+            # 1 / (1 - drop_prob), so that evaluation uses every branch unchanged. Huang et al. drop
+            # per mini-batch and scale at test time instead; the expected output is the same.
+            keep = torch.rand(x.shape[0], 1, 1, 1, device=x.device) >= self.drop_prob
+            out = out * keep / (1 - self.drop_prob)
+        return F.relu(out + self.shortcut(x))
 
 
 class PlainBlock(BasicBlock):
@@ -278,6 +314,47 @@ class PreActBlock(nn.Module):
         return self.branch(x) + self.shortcut(x)
 
 
+class ResNeXtBlock(nn.Module):
+    """ResNeXt's block (Xie et al. 2017): a bottleneck whose 3x3 convolution is split into
+    ``cardinality`` groups, i.e. that many parallel paths of ``mid_channels // cardinality`` channels.
+
+    1x1 (``in_channels`` -> ``mid_channels``) -> grouped 3x3 (stride here) -> 1x1 (-> ``out_channels``),
+    each with batch norm, plus a shortcut (identity, or a 1x1 projection where the shape changes).
+    ``cardinality=1`` is a plain bottleneck block.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, cardinality: int = 4,
+                 mid_channels: int | None = None):
+        super().__init__()
+        check_int("in_channels", in_channels)
+        check_int("out_channels", out_channels)
+        check_int("stride", stride)
+        check_int("cardinality", cardinality)
+        mid_channels = out_channels if mid_channels is None else mid_channels
+        check_int("mid_channels", mid_channels)
+        if mid_channels % cardinality:
+            raise ValueError(f"mid_channels ({mid_channels}) must be divisible by cardinality, got {cardinality!r}")
+        self.conv1 = conv1x1(in_channels, mid_channels)
+        self.bn1 = nn.BatchNorm2d(mid_channels)
+        self.conv2 = nn.Conv2d(mid_channels, mid_channels, 3, stride=stride, padding=1, groups=cardinality, bias=False)
+        self.bn2 = nn.BatchNorm2d(mid_channels)
+        self.conv3 = conv1x1(mid_channels, out_channels)
+        self.bn3 = nn.BatchNorm2d(out_channels)
+        self.downsample = _shortcut(in_channels, out_channels, stride, "B")
+
+    def branch(self, x: torch.Tensor) -> torch.Tensor:
+        """The residual branch F(x): 1x1-BN-ReLU, grouped 3x3-BN-ReLU, 1x1-BN."""
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = F.relu(self.bn2(self.conv2(out)))
+        return self.bn3(self.conv3(out))
+
+    def shortcut(self, x: torch.Tensor) -> torch.Tensor:
+        return self.downsample(x) if self.downsample is not None else x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.branch(x) + self.shortcut(x))
+
+
 class PoolingResidualBlock(nn.Module):
     """A popular tutorial variant: the main path downsamples with max-pooling, dropout follows the sum.
 
@@ -318,35 +395,9 @@ def make_stage(block: Callable[[int, int, int], nn.Module], in_channels: int, ou
                            for i in range(blocks)])
 
 
-def cifar_resnet(depth: int = 20, width: int = 16, residual: bool = True, shortcut: str = "A",
-                 in_channels: int = 1, num_classes: int = 10,
-                 zero_init_residual: bool = False, stem_stride: int = 1) -> nn.Sequential:
-    """The CIFAR-10 network family of He et al. (2015), Section 4.2: depth = 6n + 2.
-
-    A 3x3 stem convolution, three stages of n blocks with ``width``, 2 ``width``, 4 ``width``
-    channels (the first block of stages 2 and 3 halves the resolution), global average pooling and a
-    linear classifier. ``residual=False`` removes every shortcut and nothing else: the plain network.
-    ``stem_stride=2`` (not in the paper) halves the resolution in the stem: the same parameters at a
-    quarter of the first stage's cost, which notebook 04's fast CPU recipe uses.
-    """
-    check_int("depth", depth, minimum=8)
-    if (depth - 2) % 6:
-        raise ValueError(f"depth must be 6n + 2 (8, 14, 20, 32, 44, 56, 110, ...), got {depth!r}")
-    check_int("width", width)
-    check_choice("shortcut", shortcut, SHORTCUTS)
-    check_choice("stem_stride", stem_stride, (1, 2))
-    n = (depth - 2) // 6
-    if residual:
-        def block(c_in: int, c_out: int, stride: int) -> nn.Module:
-            return BasicBlock(c_in, c_out, stride, shortcut, zero_init_residual)
-    else:
-        block = PlainBlock
-    model = nn.Sequential()
-    model.add_module("stem", nn.Sequential(conv3x3(in_channels, width, stem_stride), nn.BatchNorm2d(width), nn.ReLU()))
-    channels = width
-    for stage, out_channels in enumerate((width, 2 * width, 4 * width), start=1):
-        model.add_module(f"stage{stage}", make_stage(block, channels, out_channels, n, stride=1 if stage == 1 else 2))
-        channels = out_channels
+def _pool_classify_init(model: nn.Sequential, channels: int, num_classes: int) -> nn.Sequential:
+    """Finish a CIFAR-style network: global average pooling, flatten, a linear classifier; then He
+    (fan-out) initialisation of every convolution, as in He et al. (2015)."""
     model.add_module("pool", nn.AdaptiveAvgPool2d(1))
     model.add_module("flatten", nn.Flatten())
     model.add_module("fc", nn.Linear(channels, num_classes))
@@ -356,9 +407,149 @@ def cifar_resnet(depth: int = 20, width: int = 16, residual: bool = True, shortc
     return model
 
 
+BLOCKS = ("basic", "preact", "resnext")
+
+
+def cifar_resnet(depth: int = 20, width: int = 16, residual: bool = True, shortcut: str = "A",
+                 in_channels: int = 1, num_classes: int = 10,
+                 zero_init_residual: bool = False, stem_stride: int = 1, block: str = "basic",
+                 cardinality: int = 4, stochastic_depth: float = 0.0) -> nn.Sequential:
+    """The CIFAR-10 network family of He et al. (2015), Section 4.2: depth = 6n + 2.
+
+    A 3x3 stem convolution, three stages of n blocks with ``width``, 2 ``width``, 4 ``width``
+    channels (the first block of stages 2 and 3 halves the resolution), global average pooling and a
+    linear classifier. ``residual=False`` removes every shortcut and nothing else: the plain network.
+    ``stem_stride=2`` (not in the paper) halves the resolution in the stem: the same parameters at a
+    quarter of the first stage's cost, which notebook 04's fast CPU recipe uses.
+
+    ``block`` picks the family member: 'basic' (:class:`BasicBlock`), 'preact' (:class:`PreActBlock`,
+    He et al. 2016, with a final BN-ReLU before pooling), or 'resnext' (:class:`ResNeXtBlock` with
+    ``cardinality`` groups and as many middle channels as output channels; three layers per block, so
+    depth = 9n + 2, e.g. ResNeXt-29). ``stochastic_depth`` (basic blocks only) is the drop probability
+    of the last block; block l of L drops with probability ``stochastic_depth * l / L`` (Huang et al.
+    2016's linear rule).
+    """
+    check_choice("block", block, BLOCKS)
+    per_block = 3 if block == "resnext" else 2
+    check_int("depth", depth, minimum=2 + 3 * per_block)
+    if (depth - 2) % (3 * per_block):
+        examples = "11, 20, 29, 38, ..." if block == "resnext" else "8, 14, 20, 32, 44, 56, 110, ..."
+        raise ValueError(f"depth must be {3 * per_block}n + 2 for {block!r} blocks ({examples}), got {depth!r}")
+    check_int("width", width)
+    check_choice("shortcut", shortcut, SHORTCUTS)
+    check_choice("stem_stride", stem_stride, (1, 2))
+    if not residual and block != "basic":
+        raise ValueError(f"residual=False needs block='basic' (the plain network), got block={block!r}")
+    if not 0.0 <= stochastic_depth < 1.0 or (stochastic_depth and (block != "basic" or not residual)):
+        raise ValueError(f"stochastic_depth must be in [0, 1), and 0 unless block='basic' and residual=True; "
+                         f"got {stochastic_depth!r}")
+    n = (depth - 2) // (3 * per_block)
+    blocks_made = []
+
+    def make_block(c_in: int, c_out: int, stride: int) -> nn.Module:
+        blocks_made.append(None)
+        if not residual:
+            return PlainBlock(c_in, c_out, stride)
+        if block == "preact":
+            return PreActBlock(c_in, c_out, stride, zero_init_residual)
+        if block == "resnext":
+            return ResNeXtBlock(c_in, c_out, stride, cardinality)
+        return BasicBlock(c_in, c_out, stride, shortcut, zero_init_residual,
+                          drop_prob=stochastic_depth * len(blocks_made) / (3 * n))
+
+    model = nn.Sequential()
+    stem = [conv3x3(in_channels, width, stem_stride), nn.BatchNorm2d(width), nn.ReLU()]
+    model.add_module("stem", nn.Sequential(*stem[:1]) if block == "preact" else nn.Sequential(*stem))
+    channels = width
+    for stage, out_channels in enumerate((width, 2 * width, 4 * width), start=1):
+        model.add_module(f"stage{stage}", make_stage(make_block, channels, out_channels, n, stride=1 if stage == 1 else 2))
+        channels = out_channels
+    if block == "preact":
+        # Nothing normalises the last block's sum: pre-activation networks end with BN-ReLU.
+        model.add_module("final", nn.Sequential(nn.BatchNorm2d(channels), nn.ReLU()))
+    return _pool_classify_init(model, channels, num_classes)
+
+
 def plain_cnn(depth: int = 20, width: int = 8, in_channels: int = 1, num_classes: int = 10) -> nn.Sequential:
     """The plain (shortcut-free) network with batch norm of the degradation experiment."""
     return cifar_resnet(depth, width, residual=False, in_channels=in_channels, num_classes=num_classes)
+
+
+class DenseLayer(nn.Module):
+    """One DenseNet-BC layer (Huang et al. 2017): BN-ReLU-1x1 conv to ``4 * growth_rate`` channels,
+    BN-ReLU-3x3 conv to ``growth_rate`` channels. It returns only its *new* feature maps; the
+    :class:`DenseBlock` around it concatenates them to everything before."""
+
+    def __init__(self, in_channels: int, growth_rate: int):
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(in_channels)
+        self.conv1 = conv1x1(in_channels, 4 * growth_rate)
+        self.bn2 = nn.BatchNorm2d(4 * growth_rate)
+        self.conv2 = conv3x3(4 * growth_rate, growth_rate)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv2(F.relu(self.bn2(self.conv1(F.relu(self.bn1(x))))))
+
+
+class DenseBlock(nn.Module):
+    """``num_layers`` :class:`DenseLayer` s, each fed the concatenation of the block's input and every
+    earlier layer's output: channels grow from ``in_channels`` by ``growth_rate`` per layer."""
+
+    def __init__(self, num_layers: int, in_channels: int, growth_rate: int):
+        super().__init__()
+        check_int("num_layers", num_layers)
+        check_int("in_channels", in_channels)
+        check_int("growth_rate", growth_rate)
+        self.layers = nn.ModuleList([DenseLayer(in_channels + i * growth_rate, growth_rate)
+                                     for i in range(num_layers)])
+        self.out_channels = in_channels + num_layers * growth_rate
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers:
+            x = torch.cat([x, layer(x)], dim=1)   # concatenate, where a residual block would add
+        return x
+
+
+class Transition(nn.Module):
+    """Between dense blocks: BN-ReLU, a 1x1 convolution that shrinks the channels, 2x2 average pooling."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.bn = nn.BatchNorm2d(in_channels)
+        self.conv = conv1x1(in_channels, out_channels)
+        self.pool = nn.AvgPool2d(2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(self.conv(F.relu(self.bn(x))))
+
+
+def densenet(layers_per_block: tuple[int, ...] = (6, 6, 6), growth_rate: int = 12, compression: float = 0.5,
+             in_channels: int = 1, num_classes: int = 10) -> nn.Sequential:
+    """DenseNet-BC for small images (Huang et al. 2017, Section 3): a 3x3 stem to 2 ``growth_rate``
+    channels, dense blocks with a :class:`Transition` (keeping a ``compression`` share of the
+    channels, halving the resolution) between them, then BN-ReLU, global average pooling and a linear
+    head. Depth counts the weight layers: 2 per dense layer, 1 per transition, stem and head.
+    """
+    if not isinstance(layers_per_block, (tuple, list)) or not layers_per_block:
+        raise ValueError(f"layers_per_block must be a non-empty tuple of ints, got {layers_per_block!r}")
+    for n in layers_per_block:
+        check_int("layers_per_block", n)
+    check_int("growth_rate", growth_rate)
+    if not 0.0 < compression <= 1.0:
+        raise ValueError(f"compression must be in (0, 1], got {compression!r}")
+    model = nn.Sequential()
+    channels = 2 * growth_rate
+    model.add_module("stem", conv3x3(in_channels, channels))
+    for i, num_layers in enumerate(layers_per_block, start=1):
+        block = DenseBlock(num_layers, channels, growth_rate)
+        model.add_module(f"dense{i}", block)
+        channels = block.out_channels
+        if i < len(layers_per_block):
+            out_channels = int(channels * compression)
+            model.add_module(f"transition{i}", Transition(channels, out_channels))
+            channels = out_channels
+    model.add_module("final", nn.Sequential(nn.BatchNorm2d(channels), nn.ReLU()))
+    return _pool_classify_init(model, channels, num_classes)
 
 
 def d2l_resnet18(num_classes: int = 10) -> nn.Sequential:
@@ -424,3 +615,94 @@ def cifar_resnet18(num_classes: int = 10, in_channels: int = 3) -> nn.Sequential
     model.add_module("flatten", nn.Flatten())
     model.add_module("fc", nn.Linear(channels, num_classes))
     return model
+
+
+# ---------------------------------------------------------------------------------------------
+# A small transformer: attention and MLP blocks around a residual stream (notebook 07)
+# ---------------------------------------------------------------------------------------------
+NORM_POSITIONS = ("pre", "post")
+
+
+class TransformerBlock(nn.Module):
+    """Self-attention and an MLP, each added to the residual stream, with layer norm placed
+    ``'pre'`` (inside each branch, before it: x + f(LN(x)); GPT-2 and most models since) or
+    ``'post'`` (after each addition: LN(x + f(x)); the original transformer of Vaswani et al. 2017).
+    """
+
+    def __init__(self, d_model: int, heads: int, norm: str = "pre", mlp_ratio: int = 4):
+        super().__init__()
+        check_int("d_model", d_model)
+        check_int("heads", heads)
+        check_choice("norm", norm, NORM_POSITIONS)
+        if d_model % heads:
+            raise ValueError(f"d_model ({d_model}) must be divisible by heads, got {heads!r}")
+        self.heads, self.norm = heads, norm
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.proj = nn.Linear(d_model, d_model)
+        self.fc1 = nn.Linear(d_model, mlp_ratio * d_model)
+        self.fc2 = nn.Linear(mlp_ratio * d_model, d_model)
+        self.ln1 = nn.LayerNorm(d_model)
+        self.ln2 = nn.LayerNorm(d_model)
+
+    def attention(self, x: torch.Tensor) -> torch.Tensor:
+        """Multi-head self-attention over the sequence (every position sees every other)."""
+        batch, length, d = x.shape
+        q, k, v = self.qkv(x).view(batch, length, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        out = F.scaled_dot_product_attention(q, k, v)          # (batch, heads, length, d / heads)
+        return self.proj(out.transpose(1, 2).reshape(batch, length, d))
+
+    def mlp(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(F.relu(self.fc1(x)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.norm == "pre":
+            x = x + self.attention(self.ln1(x))
+            return x + self.mlp(self.ln2(x))
+        x = self.ln1(x + self.attention(x))
+        return self.ln2(x + self.mlp(x))
+
+
+def tiny_transformer(depth: int = 6, d_model: int = 32, heads: int = 4, norm: str = "pre", vocab: int = 16,
+                     max_len: int = 16) -> nn.Sequential:
+    """Token and position embeddings, ``depth`` :class:`TransformerBlock` s, a linear head per position.
+
+    Input: token ids of shape (batch, length <= ``max_len``); output: logits (batch, length, vocab).
+    A pre-LN stack ends with a final layer norm (nothing else normalises its stream); post-LN does not
+    need one. Linear weights start Xavier-uniform with zero biases, as in the original transformer that
+    Xiong et al. (2020) analyse; embeddings start small (standard deviation 0.02, as in GPT-2).
+    """
+    check_int("depth", depth)
+    check_int("vocab", vocab, minimum=2)
+    check_int("max_len", max_len)
+    check_choice("norm", norm, NORM_POSITIONS)
+    model = nn.Sequential()
+    model.add_module("embed", TokenEmbedding(vocab, d_model, max_len))
+    model.add_module("blocks", nn.Sequential(*[TransformerBlock(d_model, heads, norm) for _ in range(depth)]))
+    model.add_module("final_ln", nn.LayerNorm(d_model) if norm == "pre" else nn.Identity())
+    model.add_module("head", nn.Linear(d_model, vocab))
+    for m in model.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.xavier_uniform_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Embedding):
+            nn.init.normal_(m.weight, std=0.02)
+    return model
+
+
+class TokenEmbedding(nn.Module):
+    """A learned vector per token id plus a learned vector per position."""
+
+    def __init__(self, vocab: int, d_model: int, max_len: int):
+        super().__init__()
+        self.tokens = nn.Embedding(vocab, d_model)
+        self.positions = nn.Embedding(max_len, d_model)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        if ids.dim() != 2 or ids.shape[1] > self.positions.num_embeddings:
+            raise ValueError(f"ids must be (batch, length <= {self.positions.num_embeddings}), got {tuple(ids.shape)}")
+        return self.tokens(ids) + self.positions(torch.arange(ids.shape[1], device=ids.device))
+
+
+def sequence_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy over every position: logits (batch, length, vocab), targets (batch, length)."""
+    return F.cross_entropy(logits.flatten(0, 1), targets.flatten())

@@ -11,7 +11,7 @@ import re
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import torch
 from torch import nn
@@ -45,7 +45,10 @@ def _optimizer(name: str, params, lr: float, momentum: float, weight_decay: floa
     return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
 
 
-def _scheduler(name: str, optimizer: torch.optim.Optimizer, lr: float, total_steps: int):
+def _scheduler(name: str, optimizer: torch.optim.Optimizer, lr: float, total_steps: int, warmup_steps: int = 0):
+    if warmup_steps:
+        # Linear warm-up from lr / warmup_steps to lr over the first warmup_steps steps, then constant.
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / warmup_steps))
     if name == "onecycle":
         return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total_steps,
                                                    pct_start=0.25, anneal_strategy="linear")
@@ -126,27 +129,36 @@ def train(model: nn.Module, train_loader: DataLoader, epochs: int = 1, lr: float
           optimizer: str | torch.optim.Optimizer = "sgd", momentum: float = 0.9, weight_decay: float = 5e-4,
           schedule: str = "constant", label_smoothing: float = 0.0, flip: bool = False,
           test_loader: DataLoader | None = None, device: torch.device | str | None = None,
-          channels_last: bool = False, progress: bool = False) -> History:
+          channels_last: bool = False, progress: bool = False, warmup_steps: int = 0,
+          loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None) -> History:
     """Train ``model`` in place with mini-batch SGD (or Adam) and return its :class:`History`.
 
     ``schedule`` is 'constant', 'onecycle' (warm up to ``lr`` over the first quarter, then decay
-    linearly) or 'cosine'; ``flip`` mirrors half the images of each batch left-right;
-    ``test_loader``, if given, is evaluated after each epoch. ``optimizer`` may be an optimizer
-    already built (say, one a :class:`~helpers.gradients.GradientRecorder` hooks).
+    linearly) or 'cosine'; ``warmup_steps`` (with 'constant' only) raises the learning rate linearly
+    from ``lr / warmup_steps`` to ``lr`` over that many steps. ``flip`` mirrors half the images of
+    each batch left-right; ``test_loader``, if given, is evaluated after each epoch. ``optimizer`` may
+    be an optimizer already built (say, one a :class:`~helpers.gradients.GradientRecorder` hooks).
+    ``loss_fn(outputs, targets)`` replaces the cross-entropy (e.g. :func:`helpers.models.sequence_loss`
+    for a transformer's per-position logits); label smoothing applies to the default loss only.
     """
     import time
 
     check_int("epochs", epochs)
     check_choice("schedule", schedule, SCHEDULES)
+    check_int("warmup_steps", warmup_steps, minimum=0)
+    if warmup_steps and schedule != "constant":
+        raise ValueError(f"warmup_steps needs schedule='constant' ('onecycle' warms up by itself), got {schedule!r}")
     if not 0.0 <= label_smoothing < 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}")
+    if loss_fn is not None and (label_smoothing or flip):
+        raise ValueError("loss_fn replaces the image classifier's loss: leave label_smoothing=0 and flip=False with it")
     device = torch.device(device) if device is not None else next(model.parameters()).device
     model.to(device)
     if channels_last:
         model.to(memory_format=torch.channels_last)
     opt = optimizer if isinstance(optimizer, torch.optim.Optimizer) else make_optimizer(
         model, optimizer, lr, momentum, weight_decay)
-    sched = _scheduler(schedule, opt, lr, epochs * len(train_loader))
+    sched = _scheduler(schedule, opt, lr, epochs * len(train_loader), warmup_steps)
     history = History()
     bar = None
     if progress:
@@ -163,7 +175,8 @@ def train(model: nn.Module, train_loader: DataLoader, epochs: int = 1, lr: float
                 x = torch.where(mask[:, None, None, None], x.flip(-1), x)
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
-            loss = F.cross_entropy(model(x), y, label_smoothing=label_smoothing)
+            out = model(x)
+            loss = loss_fn(out, y) if loss_fn is not None else F.cross_entropy(out, y, label_smoothing=label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -185,6 +198,16 @@ def train(model: nn.Module, train_loader: DataLoader, epochs: int = 1, lr: float
 def count_parameters(model: nn.Module) -> int:
     """The number of trainable parameters (materialise lazy layers with one forward pass first)."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def count_flops(model: nn.Module, x: torch.Tensor) -> int:
+    """Floating-point operations of one forward pass on ``x`` (a multiply-add counts as 2), as
+    ``torch.utils.flop_counter`` counts them (convolutions, matrix products, attention)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.no_grad(), eval_mode(model), FlopCounterMode(display=False) as counter:
+        model(x)
+    return counter.get_total_flops()
 
 
 def confusion_matrix(predicted: torch.Tensor, labels: torch.Tensor, num_classes: int = 10) -> torch.Tensor:

@@ -16,7 +16,7 @@ from IPython.display import Image, clear_output, display
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .gradients import first_last_ratio, mlp_gradient_norms, profile_at_step
+from .gradients import first_last_ratio, mlp_gradient_norms, profile_at_step, transformer_gradient_norms
 from .models import ACTIVATIONS, INITS
 from .plotting import plot_gradient_norms
 
@@ -36,20 +36,41 @@ def show_png(figure: Figure, output: widgets.Output) -> None:
 # ---------------------------------------------------------------------------------------------
 # The gradient-norm explorer (notebook 01)
 # ---------------------------------------------------------------------------------------------
-EXPLORER_DEFAULTS: dict[str, Any] = {"depth": 50, "activation": "sigmoid", "init": "default",
-                                     "batch_norm": False, "residual": False}
+ARCHITECTURES = ("MLP", "pre-LN transformer", "post-LN transformer")
+BRANCH_SCALES = (1.0, 0.5, 0.1, 0.01)
+EXPLORER_DEFAULTS: dict[str, Any] = {"architecture": "MLP", "depth": 50, "activation": "sigmoid", "init": "default",
+                                     "batch_norm": False, "residual": False, "branch_scale": 1.0}
+MLP_ONLY = ("activation", "init", "batch_norm", "residual", "branch_scale")
 
 
 def explorer_title(settings: dict[str, Any], norms: dict[str, float]) -> str:
-    """'50 sigmoid layers, default init: first/last gradient ratio 3.1e-12' (plus BN / residual)."""
-    extras = "".join([", batch norm" if settings["batch_norm"] else "", ", residual" if settings["residual"] else ""])
-    return (f"{settings['depth']} {settings['activation']} layers, {settings['init']} init{extras}: "
-            f"first/last gradient ratio {first_last_ratio(norms):.1e}")
+    """'50 sigmoid layers, default init: first/last gradient ratio 3.9e-42' (plus BN / residual /
+    branch scale), or '12 post-LN transformer blocks: first/last gradient ratio 8.2e-01'."""
+    ratio = f"first/last gradient ratio {first_last_ratio(norms):.1e}"
+    if settings["architecture"] != "MLP":
+        return f"{settings['depth']} {settings['architecture']} blocks: {ratio}"
+    extras = "".join([", batch norm" if settings["batch_norm"] else "", ", residual" if settings["residual"] else "",
+                      f", branches x {settings['branch_scale']:g}" if settings["residual"] and
+                      settings["branch_scale"] != 1.0 else ""])
+    return f"{settings['depth']} {settings['activation']} layers, {settings['init']} init{extras}: {ratio}"
+
+
+def explorer_norms(inputs: torch.Tensor, targets: torch.Tensor, settings: dict[str, Any], width: int = 64,
+                   seed: int = 0) -> dict[str, float]:
+    """The numbers the explorer draws for ``settings``: every layer of the MLP on (inputs, targets), or
+    each transformer block's last MLP layer on the sequence-reversal task."""
+    if settings["architecture"] == "MLP":
+        mlp = {k: v for k, v in settings.items() if k != "architecture"}
+        return mlp_gradient_norms(inputs, targets, width=width, seed=seed, **mlp)
+    norm = "pre" if settings["architecture"].startswith("pre") else "post"
+    return transformer_gradient_norms(settings["depth"], norm, seed=seed)
 
 
 class GradientExplorer:
-    """Controls for depth, activation, initialisation, batch norm and residual connections; the plot
-    of per-layer gradient norms is recomputed and redrawn whenever one changes (on slider release).
+    """Controls for the architecture (a deep MLP, or a small pre-LN or post-LN transformer), depth,
+    and for the MLP its activation, initialisation, batch norm, residual connections and the scale
+    each residual branch starts at; the plot of per-layer gradient norms is recomputed and redrawn
+    whenever one changes (on slider release). Controls that do not apply are greyed out.
 
     ``explorer.widget`` is what to display; ``explorer.norms`` and ``explorer.figure`` hold the latest
     numbers and drawing, ``explorer.redraws`` counts the redraws (for tests).
@@ -64,6 +85,8 @@ class GradientExplorer:
         self.defaults = {**EXPLORER_DEFAULTS, **defaults}
         style = {"description_width": "initial"}
         self.controls = {
+            "architecture": widgets.Dropdown(options=list(ARCHITECTURES), value=self.defaults["architecture"],
+                                             description="architecture", style=style),
             "depth": widgets.IntSlider(value=self.defaults["depth"], min=2, max=100, description="depth",
                                        continuous_update=False, style=style),
             "activation": widgets.Dropdown(options=list(ACTIVATIONS), value=self.defaults["activation"],
@@ -72,6 +95,8 @@ class GradientExplorer:
                                      style=style),
             "batch_norm": widgets.Checkbox(value=self.defaults["batch_norm"], description="batch norm"),
             "residual": widgets.Checkbox(value=self.defaults["residual"], description="residual connections"),
+            "branch_scale": widgets.Dropdown(options=list(BRANCH_SCALES), value=self.defaults["branch_scale"],
+                                             description="branch scale at init", style=style),
         }
         self.reset_button = widgets.Button(description="reset")
         self.output = widgets.Output()
@@ -90,7 +115,8 @@ class GradientExplorer:
         self.reset_button.on_click(lambda _button: self.reset())
         c = self.controls
         self.widget = widgets.VBox([
-            widgets.HBox([c["depth"], c["activation"], c["init"]]),
+            widgets.HBox([c["architecture"], c["depth"]]),
+            widgets.HBox([c["activation"], c["init"], c["branch_scale"]]),
             widgets.HBox([c["batch_norm"], c["residual"], self.reset_button]),
             self.output,
         ])
@@ -117,9 +143,14 @@ class GradientExplorer:
     def update(self) -> None:
         """Recompute the norms for the current settings and redraw the plot."""
         settings = self.settings()
-        self.norms = mlp_gradient_norms(self.inputs, self.targets, width=self.width, seed=self.seed, **settings)
+        mlp = settings["architecture"] == "MLP"
+        for name in MLP_ONLY:
+            self.controls[name].disabled = not mlp or (name == "branch_scale" and not settings["residual"])
+        self.norms = explorer_norms(self.inputs, self.targets, settings, self.width, self.seed)
         self._ax.clear()
-        plot_gradient_norms(self.norms, ax=self._ax, title=explorer_title(settings, self.norms))
+        plot_gradient_norms(self.norms, ax=self._ax, title=explorer_title(settings, self.norms),
+                            xlabel="layer (input side → output side)" if mlp else
+                            "block (input side → output side): its last MLP layer")
         show_png(self.figure, self.output)
         self.redraws += 1
 

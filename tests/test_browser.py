@@ -87,6 +87,18 @@ def click_checkbox(label: str) -> Callable:
     return act
 
 
+def choose_option(label: str, option: str) -> Callable:
+    """Pick ``option`` in the dropdown described by ``label`` (a <select>, as the user's browser shows it)."""
+    def act(cell) -> str:
+        box = cell.locator(".widget-dropdown", has=cell.page.locator(".widget-label", has_text=exact(label)))
+        select = box.locator("select")
+        before = select.evaluate("s => s.options[s.selectedIndex].text")
+        select.select_option(label=option)
+        assert select.evaluate("s => s.options[s.selectedIndex].text") == option != before
+        return f"{label}: {before} -> {option}"
+    return act
+
+
 def click_button(label: str) -> Callable:
     """Click the button labelled ``label``."""
     def act(cell) -> str:
@@ -117,8 +129,18 @@ WIDGET_CASES = [
     WidgetCase("01_vanishing_gradients.ipynb", "widgets.GradientExplorer(", (
         Step("depth", drag_slider("depth", 0.15)),          # 50 -> about 16 layers
         Step("residual", click_checkbox("residual connections")),
+        Step("transformer", choose_option("architecture", "post-LN transformer")),
         Step("reset", click_button("reset"), back_to_first=True),
     )),
+    # Notebook 07's explorer starts on a 12-block post-LN transformer; the cells above it that train
+    # are skipped: it needs the set-up, the imports and the batch of images (section 1).
+    WidgetCase("07_residual_streams.ipynb", "explorer = widgets.GradientExplorer(", (
+        Step("pre_ln", choose_option("architecture", "pre-LN transformer")),
+        Step("depth", drag_slider("depth", 0.3)),
+        Step("mlp", choose_option("architecture", "MLP")),
+        Step("reset", click_button("reset"), back_to_first=True),
+    ), cells=("# Set-up, the same in every notebook", "from helpers import claim, data, gradients",
+              "DEPTH, WIDTH, SIZE = 50, 64, 14", "explorer = widgets.GradientExplorer(")),
     # Notebook 04's cells above its widget train six models for the widget and ResNet-18 and a
     # fast recipe for other sections (minutes on a CPU): run only the chain the widget needs.
     WidgetCase("04_full_resnet.ipynb", "step_slider_view(runs)", (

@@ -9,7 +9,8 @@ from tools.notebook_tools import SETUP_CELL, colab_url
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = ["01_vanishing_gradients.ipynb", "02_residual_block.ipynb", "03_shape_tracing.ipynb",
-         "04_full_resnet.ipynb", "05_why_resnets_work.ipynb"]
+         "04_full_resnet.ipynb", "05_why_resnets_work.ipynb", "06_resnet_family.ipynb",
+         "07_residual_streams.ipynb"]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
@@ -17,7 +18,7 @@ def cells(path):
     return json.loads(path.read_text())["cells"]
 
 
-def test_only_the_five_sequence_names():
+def test_only_the_sequence_names():
     assert NOTEBOOKS, "no notebooks found"
     assert {p.name for p in NOTEBOOKS} <= set(NAMES)
 
@@ -44,6 +45,15 @@ def test_readme_links_each_notebook_to_colab(path):
     readme = (ROOT / "README.md").read_text()
     assert f"notebooks/{path.name}" in readme
     assert colab_url(path.name) in readme
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_heading_starts_its_cell(path):
+    """A heading in the middle of a cell would not start a slide (`notebook_tools.py slides` splits them)."""
+    for index, cell in enumerate(cells(path)):
+        lines = "".join(cell["source"]).splitlines()
+        inner = [line for line in lines[1:] if re.match(r"#{1,3} ", line)]
+        assert cell["cell_type"] != "markdown" or not inner, f"cell {index}: {inner}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -63,3 +63,25 @@ def test_step_slider_view_redraws_the_profile_at_the_chosen_step():
     assert gradients.profile_at_step(plain, steps, 5) == {"1": 2.0, "2": 5.0}   # the latest step not after 5
     with pytest.raises(ValueError, match="runs"):
         widgets.step_slider_view({})
+
+
+def test_explorer_switches_to_transformers_and_greys_out_mlp_controls(batch):
+    ex = widgets.GradientExplorer(*batch, width=16, depth=6)
+    ex.controls["architecture"].value = "post-LN transformer"
+    assert ex.norms == gradients.transformer_gradient_norms(6, "post", seed=0)
+    assert "6 post-LN transformer blocks" in ex.figure.axes[0].get_title()
+    assert all(ex.controls[name].disabled for name in widgets.MLP_ONLY) and not ex.controls["depth"].disabled
+    ex.controls["architecture"].value = "pre-LN transformer"
+    assert ex.norms == gradients.transformer_gradient_norms(6, "pre", seed=0)
+    ex.controls["architecture"].value = "MLP"
+    assert not ex.controls["activation"].disabled and ex.controls["branch_scale"].disabled  # residual is off
+    assert ex.redraws == 4
+
+
+def test_explorer_branch_scale_shrinks_an_unnormalised_residual_mlp(batch):
+    ex = widgets.GradientExplorer(*batch, width=16, depth=30, activation="relu", init="kaiming", residual=True)
+    assert not ex.controls["branch_scale"].disabled
+    full = max(ex.norms.values())
+    ex.controls["branch_scale"].value = 0.01
+    assert max(ex.norms.values()) < full / 100            # the exploding gradients are gone
+    assert "branches x 0.01" in ex.figure.axes[0].get_title()

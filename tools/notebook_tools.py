@@ -61,6 +61,21 @@ def slide_type(cell) -> str:
     return "-"
 
 
+HEADING = re.compile(r"^#{1,3} ")
+
+
+def split_at_headings(cell) -> list:
+    """A markdown cell cut before every heading that is not its first line, so that each heading
+    starts a cell (and with it a slide or sub-slide); other cells are returned as they are."""
+    lines = cell.source.split("\n")
+    cuts = [0] + [i for i, line in enumerate(lines) if i and HEADING.match(line)]
+    if cell.cell_type != "markdown" or len(cuts) == 1:
+        return [cell]
+    parts = ["\n".join(lines[a:b]).strip("\n") for a, b in zip(cuts, cuts[1:] + [len(lines)])]
+    first = nbformat.from_dict({**cell, "source": parts[0]})
+    return [first] + [nbformat.v4.new_markdown_cell(part) for part in parts[1:] if part]
+
+
 def run(path: str | Path, timeout: int = 900) -> float:
     """Execute in a fresh kernel from the notebook's folder, store outputs in place; return seconds."""
     from nbclient import NotebookClient
@@ -230,6 +245,7 @@ if __name__ == "__main__":
     elif command == "slides":
         for arg in args:
             nb = nbformat.read(arg, as_version=4)
+            nb.cells = [part for cell in nb.cells for part in split_at_headings(cell)]
             for cell in nb.cells:
                 cell.metadata["slideshow"] = {"slide_type": slide_type(cell)}
             nbformat.write(nb, arg)

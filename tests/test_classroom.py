@@ -1,0 +1,208 @@
+"""The classroom edition (tools/classroom.py): student notebooks that match the full ones and give no
+solution away, checks that tell a student what is wrong, nbgrader's real round trip on notebook 03,
+and one repository address behind every badge, set-up cell and README link (forks)."""
+import contextlib
+import io
+import linecache
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tools import classroom
+from tools.notebook_tools import SETUP_CELL
+
+ROOT = Path(__file__).resolve().parent.parent
+FULL = sorted(p for p in (ROOT / "notebooks").glob("*.ipynb") if classroom.NOTEBOOK_NAME.fullmatch(p.name))
+
+
+# --- Student notebooks -----------------------------------------------------------------------------
+def test_student_notebooks_are_regenerated_unchanged(tmp_path):
+    written = classroom.write_students(ROOT / "notebooks", tmp_path)
+    assert sorted(p.name for p in written) == sorted(p.name for p in (ROOT / "student").glob("*.ipynb")), \
+        "student/ does not have one notebook per notebooks/NN_name.ipynb: run `make student`"
+    stale = [p.name for p in written if p.read_bytes() != (ROOT / "student" / p.name).read_bytes()]
+    assert not stale, f"student/{stale} differ from what `make student` writes now: run it and commit"
+
+
+@pytest.mark.parametrize("path", FULL, ids=lambda p: p.name[:2])
+def test_student_notebook_hides_solutions_and_keeps_the_lesson(path):
+    plan = classroom.plan(path)
+    student = nbformat.read(str(ROOT / "student" / path.name), as_version=4)
+    start = next(i for i, c in enumerate(student.cells) if "## Exercises" in c.source.splitlines())
+    text = "\n".join(cell.source for cell in student.cells[start:])     # the exercises, from their heading on
+    lines = {line.strip() for line in text.splitlines()}
+    for split in plan.solutions.values():
+        # every line of the solution that says something is gone (short lines such as `return n` may recur)
+        leaked = [line for line in split.solution.splitlines() if len(line.strip()) > 30 and line.strip() in lines]
+        assert not leaked, f"exercise {split.number}'s solution is in the student version: {leaked}"
+        assert f"with checking({split.number}):" in text
+    for number, answer, _ in plan.answers.values():
+        assert answer not in text, f"exercise {number}'s written answer is in the student version"
+    by_id = {cell.id: cell for cell in student.cells}
+    lesson = [c for i, c in enumerate(plan.nb.cells) if i not in plan.solutions and i not in plan.answers]
+    for cell in lesson[1:]:                               # the title cell points at the student version
+        assert by_id[cell.id].source == cell.source and by_id[cell.id].get("outputs") == cell.get("outputs")
+    exercise_cells = [c for c in student.cells if c.cell_type == "code" and "nbgrader" in c.metadata]
+    assert exercise_cells and all(c.outputs == [] and c.execution_count is None for c in exercise_cells)
+
+
+def _notebook(tmp_path: Path, *cells: str) -> Path:
+    """A small notebook: a title with its Colab badge, the set-up cell, then ``cells`` (``md:`` for markdown)."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# 99 · Test\n\n[![Open In Colab](x)]"
+                                              f"({classroom.REPO_URL}/blob/main/notebooks/99_test.ipynb)"),
+                nbformat.v4.new_code_cell(SETUP_CELL)]
+    nb.cells += [nbformat.v4.new_markdown_cell(c[3:]) if c.startswith("md:") else nbformat.v4.new_code_cell(c)
+                 for c in cells]
+    path = tmp_path / "99_test.ipynb"
+    nbformat.write(nb, str(path))
+    return path
+
+
+def test_a_cell_that_cannot_be_split_is_an_error_naming_it(tmp_path):
+    path = _notebook(tmp_path, "md:## Exercises\n\n**1.** Say 3.", "x = 3\nassert x == 3\ny = x + 1",
+                     "md:## References")
+    with pytest.raises(classroom.ExerciseError, match=r"99_test\.ipynb cell 3 .*exercise 1.*line 3 \(`y = x \+ 1`\)"
+                                                      r".*# CHECK"):
+        classroom.plan(path)
+    path = _notebook(tmp_path, "md:## Exercises", "x = 3\nassert x == 3")
+    with pytest.raises(classroom.ExerciseError, match="before any exercise number"):
+        classroom.plan(path)
+    path = _notebook(tmp_path, "md:## Exercises\n\n**1.** Say 3.", "print(3)")
+    with pytest.raises(classroom.ExerciseError, match="no check"):
+        classroom.plan(path)
+
+
+def test_markers_split_what_the_automatic_rule_cannot(tmp_path):
+    path = _notebook(tmp_path, "md:## Exercises\n\n**1.** Fix `z`.",
+                     "z = [1, 2]\n# SOLUTION\nz.append(3)\n# CHECK\nassert z == [1, 2, 3]\nprint(z)",
+                     "md:**2.** Write `double`.",
+                     "def double(v: int) -> int:\n    return 2 * v\n\nassert double(2) == 4",
+                     "md:Doubling is adding a number to itself.\n\n## References")
+    plan = classroom.plan(path)
+    one, two = plan.solutions.values()
+    assert (one.given, one.solution, one.answers) == ("z = [1, 2]", "z.append(3)", [])
+    assert one.stub == "z = [1, 2]\n# Exercise 1: your code here."
+    assert two.stub.splitlines()[1:] == ["def double(v: int) -> int:",
+                                         '    raise NotImplementedError("Exercise 2: write double")']
+    student = classroom.build(plan, teacher=False)
+    sources = [c.source for c in student.cells]
+    assert classroom.ANSWER_STUB in sources and "## References" in sources
+    assert not any("adding a number to itself" in s or "z.append" in s for s in sources)
+
+
+def _check(number: int, code: str, namespace: dict) -> str:
+    """Run a check cell as the kernel would (its source registered for tracebacks); return what it printed."""
+    source = classroom.check_cell(classroom.Solution(number, "", "", code, []))
+    name = f"<check-{number}-{len(linecache.cache)}>"
+    linecache.cache[name] = (len(source), None, source.splitlines(True), name)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(source, name, "exec"), namespace)
+    return out.getvalue()
+
+
+def test_a_check_says_correct_or_which_check_failed_and_why():
+    namespace: dict = {}
+    exec(classroom.CHECKING_CELL, namespace)
+    namespace.update(x=3, y=None, double=lambda v: 2 * v)
+    assert _check(2, "assert x == 3\nassert double(x) == 6", namespace) == "Exercise 2: correct\n"
+    with pytest.raises(namespace["NotYet"]) as failed:
+        _check(2, "assert x == 3\nassert y == 4", namespace)
+    assert str(failed.value) == "Exercise 2: not yet: the check `assert y == 4` is false (y = None)"
+    assert failed.value._render_traceback_() == [str(failed.value)]      # what Jupyter shows: one line
+    with pytest.raises(namespace["NotYet"], match=r"^Exercise 3: not yet: name 'w' is not defined: run your"):
+        _check(3, "assert w == 1", namespace)
+    with pytest.raises(namespace["NotYet"], match=r"^Exercise 4: not yet: NotImplementedError: Exercise 4: write f$"):
+        exec("def f():\n    raise NotImplementedError('Exercise 4: write f')", namespace)
+        _check(4, "assert f() == 1", namespace)
+
+
+# --- nbgrader --------------------------------------------------------------------------------------
+def _nbgrader(course: Path, *args: str) -> None:
+    """Run nbgrader's command line in ``course``. nbgrader itself runs `alembic`: its script sits in this
+    Python's bin folder, or beside the packages when nbgrader was installed with `pip --target`."""
+    import nbgrader
+
+    scripts = [Path(sys.executable).parent, Path(nbgrader.__file__).parent.parent / "bin"]
+    path = os.pathsep.join([*map(str, scripts), os.environ.get("PATH", "")])
+    done = subprocess.run([sys.executable, "-m", "nbgrader", *args, "--force"], cwd=course,
+                          env={**os.environ, "PATH": path}, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+
+
+def test_nbgrader_round_trip_on_notebook_03(tmp_path):
+    pytest.importorskip("nbgrader", reason="nbgrader is not importable here (it is the teacher's tool, not in "
+                                           ".venv): `make test-nbgrader` runs this test with it")
+    from nbgrader.api import Gradebook
+
+    course = tmp_path / "course"
+    [source] = classroom.write_course(course, ["03"])
+    assignment, name = source.parent.name, source.name
+    _nbgrader(course, "generate_assignment", assignment)
+    release = course / "release" / assignment
+    # What nbgrader hands out is the committed student version, less the lesson's outputs.
+    released = nbformat.read(str(release / name), as_version=4)
+    student = nbformat.read(str(ROOT / "student" / name), as_version=4)
+    assert [(c.cell_type, c.source.rstrip()) for c in released.cells] == \
+           [(c.cell_type, c.source.rstrip()) for c in student.cells]
+
+    for who, folder in (("reference", source.parent), ("untouched", release)):
+        shutil.copytree(folder, course / "submitted" / who / assignment)
+    _nbgrader(course, "autograde", assignment)
+
+    numbers = [split.number for split in classroom.plan(ROOT / "notebooks" / name).solutions.values()]
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        for who, expected in (("reference", 1.0), ("untouched", 0.0)):
+            scores = {n: gradebook.find_grade(f"ex{n}-check", Path(name).stem, assignment, who) for n in numbers}
+            assert {n: g.auto_score for n, g in scores.items()} == \
+                   {n: expected * g.max_score for n, g in scores.items()}, f"{who}: scores"
+
+    for who, failing in (("reference", []), ("untouched", [f"ex{n}-check" for n in numbers])):
+        graded = nbformat.read(str(course / "autograded" / who / assignment / name), as_version=4)
+        errors = [c.metadata.get("nbgrader", {}).get("grade_id", f"cell {i}") for i, c in enumerate(graded.cells)
+                  if c.cell_type == "code" and any(o.output_type == "error" for o in c.outputs)]
+        assert errors == failing, f"{who}: cells with an error"
+        assert all(c.execution_count for c in graded.cells if c.cell_type == "code"), f"{who}: a cell did not run"
+        messages = [o.evalue for c in graded.cells if c.cell_type == "code"
+                    for o in c.outputs if o.output_type == "error"]
+        assert all(re.match(r"Exercise \d: not yet: ", m) for m in messages), messages
+
+
+# --- Forks: one address ----------------------------------------------------------------------------
+def test_badges_setup_cells_and_readme_agree_with_pyproject():
+    assert classroom.repo_url() == classroom.REPO_URL
+    assert classroom.links() == []
+
+
+def test_fork_rewrites_every_address_consistently(tmp_path):
+    for pattern in classroom.FORK_FILES:
+        for path in ROOT.glob(pattern):
+            (tmp_path / path.relative_to(ROOT)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, tmp_path / path.relative_to(ROOT))
+    other = "\nSee also https://github.com/resnet-lab/resnet-lab-extras and https://github.com/d2l-ai/d2l-en.\n"
+    with open(tmp_path / "README.md", "a") as readme:
+        readme.write(other)
+    before = {p: p.read_text() for p in tmp_path.rglob("*") if p.is_file()}
+
+    with pytest.raises(ValueError, match=r"url: expected https://github.com/OWNER/NAME, got 'github.com/x'"):
+        classroom.fork("github.com/x", root=tmp_path)
+    changed = classroom.fork("https://github.com/a-teacher/resnet-lab-2027", root=tmp_path)
+
+    assert set(changed) == {p for p in before if "resnet-lab/resnet-lab" in before[p].replace(other, "")}
+    assert classroom.repo_url(tmp_path) == "https://github.com/a-teacher/resnet-lab-2027"
+    assert classroom.links(tmp_path) == []
+    for path, old in before.items():
+        new = path.read_text()
+        assert "resnet-lab/resnet-lab/" not in new and "resnet-lab/resnet-lab\"" not in new
+        assert new.replace("a-teacher/resnet-lab-2027", "resnet-lab/resnet-lab") == old   # nothing else changed
+    assert other in (tmp_path / "README.md").read_text()                # other repositories are left alone
+    first_code = next(c.source for c in nbformat.read(str(tmp_path / "notebooks" / FULL[0].name), 4).cells
+                      if c.cell_type == "code")
+    assert first_code == classroom.setup_cell("https://github.com/a-teacher/resnet-lab-2027")

@@ -1,0 +1,150 @@
+"""The slides (`make slides`, tools/slides.py): notebook 03's deck, built and opened with no network.
+
+The deck is served from 127.0.0.1 to headless Chromium (tests/browser_support.py), which answers any
+other request with a blank image and lists it: the deck must ask for none, so it works offline. The
+test steps through every slide with the keyboard, as a teacher would, and checks that the title slide
+shows the notebook's title, a formula is typeset by MathJax, a figure is shown, and that nothing logs
+a console error or fails to load.
+
+reveal.js and MathJax come from two packages installed, as the teacher's tools are, in a folder of their
+own (Makefile, SLIDES_ASSETS): without them these tests skip, and `make test-slides` runs them.
+"""
+from __future__ import annotations
+
+import functools
+import html.parser
+import json
+import http.server
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import urlsplit
+
+import nbformat
+import pytest
+
+from tests.browser_support import ARTIFACTS, ROOT, chromium_page, free_port, require_browser
+from tools import slides
+
+NOTEBOOK = ROOT / "notebooks" / "03_shape_tracing.ipynb"
+
+# What the slide on screen shows: its indices, its first heading, and the formulas and figures in it
+# that a reader sees on the screen once the slide is scrolled to them (a figure counts once its image
+# has loaded, with a nonzero size). The slide is left scrolled to the last one it counted.
+SHOWN = """() => {
+  const slide = Reveal.getCurrentSlide();
+  const seen = (e) => {
+    const [box, view] = [e.getBoundingClientRect(), slide.getBoundingClientRect()];   // centre e in the slide
+    slide.scrollTop += (box.top - view.top - Math.max(0, (view.height - box.height) / 2)) / Reveal.getScale();
+    const r = e.getBoundingClientRect();
+    return r.width > 0 && r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight;
+  };
+  const heading = slide.querySelector("h1, h2, h3");
+  return {
+    indices: Reveal.getIndices(),
+    heading: heading ? heading.textContent.replace("¶", "").trim() : "",
+    formulas: [...slide.querySelectorAll(".MathJax")].filter(seen).length,
+    formula_errors: slide.querySelectorAll(".MathJax_Error, merror").length,
+    figures: [...slide.querySelectorAll("img")].filter((i) => i.complete && i.naturalWidth > 0 && seen(i)).length,
+  };
+}"""
+
+
+@pytest.fixture(scope="module")
+def deck(tmp_path_factory) -> Path:
+    """Notebook 03's deck, built into a fresh folder (the assets beside it)."""
+    try:
+        return slides.build([NOTEBOOK], tmp_path_factory.mktemp("slides"))[0]
+    except slides.AssetsMissing as missing:
+        pytest.skip(f"{missing}; `make test-slides` runs this test with them")
+
+
+def notebook_title(notebook: Path) -> str:
+    """The notebook's title: the first line of its first cell, without the `# `."""
+    first = nbformat.read(str(notebook), as_version=4).cells[0].source.lstrip()
+    return first.split("\n", 1)[0].removeprefix("# ").strip()
+
+
+class References(html.parser.HTMLParser):
+    """The addresses a page loads by itself: scripts, style sheets and images (not the links a reader follows)."""
+
+    def __init__(self):
+        super().__init__()
+        self.loaded: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in ("script", "img") and attrs.get("src"):
+            self.loaded.append(attrs["src"])
+        elif tag == "link" and attrs.get("href"):
+            self.loaded.append(attrs["href"])
+
+
+def test_deck_loads_only_its_own_files(deck):
+    page = References()
+    page.feed(deck.read_text(encoding="utf-8"))
+    local = [url for url in page.loaded if not url.startswith("data:")]
+    assert local, "the deck loads no script or style sheet at all"
+    remote = [url for url in local if urlsplit(url).scheme or url.startswith("//")]
+    assert not remote, f"the deck loads from the web: {remote}"
+    missing = [url for url in local if not (deck.parent / urlsplit(url).path).is_file()]
+    assert not missing, f"the deck loads files that are not beside it: {missing}"
+
+
+@contextmanager
+def serve(folder: Path) -> Iterator[str]:
+    """Serve ``folder`` on 127.0.0.1 from a thread; yield its address. Stopped on exit."""
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), functools.partial(Quiet, directory=folder))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_deck_renders_offline_in_chromium(deck):
+    require_browser()
+    errors: list[str] = []
+    outside: list[str] = []
+    failed: list[str] = []
+    with serve(deck.parent) as base, chromium_page(errors, outside) as page:
+        page.on("requestfailed", lambda r: failed.append(f"{r.url}: {r.failure}"))
+        page.on("response", lambda r: failed.append(f"{r.url}: HTTP {r.status}") if r.status >= 400 else None)
+        page.goto(f"{base}/{deck.name}")
+        page.wait_for_function("window.Reveal && Reveal.isReady() && window.MathJax && MathJax.isReady")
+        page.evaluate("new Promise((done) => MathJax.Hub.Queue(done))")   # typesetting finished
+
+        page.evaluate("Reveal.configure({transition: 'none'})")   # screenshots of whole slides
+        total = page.evaluate("Reveal.getTotalSlides()")
+        shown = [page.evaluate(SHOWN)]
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "slides_03_title.png"))
+        while not page.evaluate("Reveal.isLastSlide()"):
+            before = shown[-1]["indices"]
+            page.keyboard.press("Space")   # the next slide, sub-slides included
+            page.wait_for_function("(before) => JSON.stringify(Reveal.getIndices()) !== before",
+                                   arg=json.dumps(before))
+            page.evaluate("new Promise((done) => MathJax.Hub.Queue(done))")
+            shown.append(page.evaluate(SHOWN))
+            for what in ("formulas", "figures"):   # a screenshot of the first slide that shows one
+                if shown[-1][what] and not any(s[what] for s in shown[:-1]):
+                    page.screenshot(path=str(ARTIFACTS / f"slides_03_{what}.png"))
+            assert len(shown) <= total, f"stepped past the {total} slides: {[s['indices'] for s in shown]}"
+
+    title = notebook_title(NOTEBOOK)
+    assert shown[0]["heading"] == title, f"title slide shows {shown[0]['heading']!r}, not {title!r}"
+    assert len(shown) == total, f"Space stepped through {len(shown)} of {total} slides"
+    assert sum(s["formulas"] for s in shown) > 0, "no slide shows a formula typeset by MathJax"
+    bad = [s["heading"] for s in shown if s["formula_errors"]]
+    assert not bad, f"MathJax could not typeset a formula on the slides {bad}"
+    assert sum(s["figures"] for s in shown) > 0, "no slide shows a figure"
+    assert not errors, f"console errors: {errors}"
+    assert not outside, f"the deck asked the network for: {outside}"
+    assert not failed, f"requests failed: {failed}"
