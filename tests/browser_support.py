@@ -155,14 +155,15 @@ class LabServer:
 
 
 @contextmanager
-def lab_server(tmp: Path, notebooks: list[str]) -> Iterator[LabServer]:
-    """Copy ``notebooks`` (names in notebooks/) into ``tmp/notebooks`` next to a link to helpers/,
-    so the set-up cell's ``Path.cwd().parent`` import works as in the repository, and serve them.
-    The committed notebooks are never touched. The server is stopped on exit, also on failure."""
+def lab_server(tmp: Path, notebooks: list[str], source: str = "notebooks") -> Iterator[LabServer]:
+    """Copy ``notebooks`` (names in the folder ``source``: notebooks/ or student/) into
+    ``tmp/notebooks`` next to a link to helpers/, so the set-up cell's ``Path.cwd().parent`` import
+    works as in the repository, and serve them. The committed notebooks are never touched. The server
+    is stopped on exit, also on failure."""
     work = tmp / "lab"
     (work / "notebooks").mkdir(parents=True)
     for name in notebooks:
-        shutil.copy2(ROOT / "notebooks" / name, work / "notebooks" / name)
+        shutil.copy2(ROOT / source / name, work / "notebooks" / name)
     (work / "helpers").symlink_to(ROOT / "helpers", target_is_directory=True)
     if (ROOT / "data").exists():  # staged Fashion-MNIST; helpers.data also finds it by itself
         (work / "data").symlink_to(ROOT / "data", target_is_directory=True)

@@ -309,6 +309,40 @@ def test_widget_redraws_in_jupyterlab(case: WidgetCase, tmp_path):
 
 
 
+def test_student_notebook_runs_to_its_first_exercise(tmp_path):
+    """A student opens their version of notebook 03 in JupyterLab and runs it: every cell up to the
+    first exercise's check runs without an error; the check, with the stub left as it is, answers
+    with one line saying the exercise is not done yet (not a traceback)."""
+    require_browser()
+    name = "03_shape_tracing.ipynb"
+    path = ROOT / "student" / name
+    check_at = code_cell_index(path, "with checking(1):")
+    n_cells = len(json.loads(path.read_text())["cells"])
+    console: list[str] = []
+    with lab_server(tmp_path, [name], source="student") as server, chromium_page(console) as page:
+        page.set_default_timeout(60_000)
+        page.goto(server.url(f"lab/tree/{name}"))
+        page.locator(".jp-Notebook .jp-Cell").first.wait_for()
+        page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"\| Idle$")).wait_for()
+        assert page.locator(".jp-Notebook .jp-Cell").count() == n_cells
+        menu(page, "Edit", "Clear Outputs of All Cells")
+        cells = page.locator(".jp-Notebook .jp-Cell")
+        cells.nth(check_at).locator(".jp-InputPrompt").click()
+        menu(page, "Run", "Run All Above Selected Cell")
+        wait_for_cells(page, list(range(check_at)), RUN_TIMEOUT_S)
+        errors = notebook_errors(page)
+        assert not errors, "errors before the first exercise:\n" + "\n".join(errors)
+
+        menu(page, "Run", "Run Selected Cell and Do not Advance")
+        answer = cells.nth(check_at).locator(".jp-OutputArea-output")
+        answer.first.wait_for()
+        text = answer.first.inner_text().strip()
+        assert text.startswith("Exercise 1: not yet:") and "Traceback" not in text, text
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=ARTIFACTS / "student-03-first-exercise.png")
+    assert not console, "browser console errors:\n" + "\n".join(console)
+
+
 def test_setup_cell_leaves_colab_ipywidgets_alone():
     """Colab's widget manager needs the ipywidgets 7.7.1 it ships: the set-up cell may install only
     d2l, without dependencies (pip would otherwise pull in d2l's pins), and nothing else."""

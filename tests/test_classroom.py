@@ -132,8 +132,11 @@ def _nbgrader(course: Path, *args: str) -> None:
 
     scripts = [Path(sys.executable).parent, Path(nbgrader.__file__).parent.parent / "bin"]
     path = os.pathsep.join([*map(str, scripts), os.environ.get("PATH", "")])
+    # A relative PYTHONPATH (`make test-nbgrader` sets `.venv/nbgrader`) would not hold in the course folder.
+    pythonpath = os.pathsep.join(str(Path(p).resolve()) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)
     done = subprocess.run([sys.executable, "-m", "nbgrader", *args, "--force"], cwd=course,
-                          env={**os.environ, "PATH": path}, capture_output=True, text=True, timeout=600)
+                          env={**os.environ, "PATH": path, "PYTHONPATH": pythonpath},
+                          capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
 
 

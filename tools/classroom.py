@@ -354,7 +354,8 @@ def build(p: Plan, teacher: bool) -> nbformat.NotebookNode:
         else:
             cells.append(cell)
         if index == p.start:
-            cells.append(_cell("code", CHECKING_CELL, "classroom-checking", slide,
+            # Its code is machinery, not part of the lesson: JupyterLab shows it collapsed.
+            cells.append(_cell("code", CHECKING_CELL, "classroom-checking", {**slide, "jupyter": {"source_hidden": True}},
                                _nbgrader("checking", locked=True)))
     nb.cells = cells
     nbformat.validate(nb)
