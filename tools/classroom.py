@@ -88,8 +88,9 @@ def checking(exercise):
             except SyntaxError:
                 names = {}
             scope = {**tb.tb_frame.f_globals, **tb.tb_frame.f_locals}
-            values = [f"{n} = {scope[n]!r:.80}" for n in names if n in scope and not callable(scope[n])
-                      and type(scope[n]).__name__ != "module"]
+            # The check's own names start with `_` (what it compares against): they are not shown.
+            values = [f"{n} = {scope[n]!r:.80}" for n in names if n in scope and not n.startswith("_")
+                      and not callable(scope[n]) and type(scope[n]).__name__ != "module"]
             why = f"the check `{line}` is false" + (f" ({', '.join(values)})" if values else "")
         elif isinstance(error, NameError):
             why = f"{error}: run your solution cell (and the cells above it) first"
@@ -341,7 +342,8 @@ def build(p: Plan, teacher: bool) -> nbformat.NotebookNode:
         if index in p.solutions:
             split = p.solutions[index]
             source = split.stub + (f"\n{BEGIN}\n{split.solution}\n{END}" if teacher else "")
-            cells.append(_cell("code", source, cell.id, cell.metadata, _nbgrader(f"ex{split.number}", solution=True)))
+            metadata = {k: v for k, v in cell.metadata.items() if k != "resnet_lab"}   # the recorded wrong answers
+            cells.append(_cell("code", source, cell.id, metadata, _nbgrader(f"ex{split.number}", solution=True)))
             cells.append(_cell("code", check_cell(split), f"{cell.id}-check", slide,
                                _nbgrader(f"ex{split.number}-check", grade=True, locked=True, points=1)))
         elif index in p.answers:
