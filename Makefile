@@ -35,7 +35,7 @@ test: setup test-ipywidgets7 test-portability test-colab test-nbgrader slides te
 # nbval on every notebook again under other CPU kernels, thread counts and training seeds, as
 # another computer would: a compared output that changes, or a claim that fails, names its setting.
 PORTABILITY_SETTINGS := ATEN_CPU_CAPABILITY=avx2,OMP_NUM_THREADS=1,RESNET_LAB_SEED=1 \
-                        ATEN_CPU_CAPABILITY=default,OMP_NUM_THREADS=4,RESNET_LAB_SEED=2
+                        ATEN_CPU_CAPABILITY=default,OMP_NUM_THREADS=2,RESNET_LAB_SEED=2
 
 test-portability: setup
 	@for setting in $(PORTABILITY_SETTINGS); do \
