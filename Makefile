@@ -25,8 +25,9 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 $(DATA): $(STAMP)
 	$(BIN)/python -c "from helpers.data import prepare_fashion_mnist as p; print('Fashion-MNIST staged under', p())"
 
+# The repository's root, so that notebooks/ and student/ (and the links between them) are both reachable.
 lab: setup
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=.
 
 test: setup test-ipywidgets7 test-portability test-colab test-nbgrader slides test-slides
 	$(BIN)/python -m pytest

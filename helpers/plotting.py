@@ -5,7 +5,7 @@ from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import LogLocator
+from matplotlib.ticker import LogLocator, NullFormatter
 
 # Okabe & Ito's colour-blind-safe palette.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
@@ -32,8 +32,17 @@ def plot_gradient_norms(norms: Mapping[str, float] | Mapping[str, Mapping[str, f
                     color=PALETTE[i % len(PALETTE)], label=label)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    # At most ~8 labelled decades, however many the data span: fewer labels to lay out and read.
+    # At most ~8 labelled decades, however many the data span: fewer labels to lay out and read. The
+    # axis spans at least one whole decade and only decades are labelled: values within one decade
+    # would otherwise get long minor labels (6x10^0) that push the axis label out of the figure.
     ax.yaxis.set_major_locator(LogLocator(numticks=8))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    finite = np.concatenate([np.asarray(list(run.values()), dtype=float) for run in runs.values()])
+    finite = finite[np.isfinite(finite) & (finite > 0)]
+    if finite.size:
+        low, high = np.floor(np.log10(finite.min())), np.ceil(np.log10(finite.max()))
+        if high - low < 1 or np.log10(finite.max()) - np.log10(finite.min()) < 1:
+            ax.set_ylim(10 ** low, 10 ** max(high, low + 1))
     if title:
         ax.set_title(title, y=1.0)  # a fixed position spares matplotlib a layout pass per draw
     if any(label is not None for label in runs):

@@ -44,15 +44,16 @@ MLP_ONLY = ("activation", "init", "batch_norm", "residual", "branch_scale")
 
 
 def explorer_title(settings: dict[str, Any], norms: dict[str, float]) -> str:
-    """'50 sigmoid layers, default init: first/last gradient ratio 3.9e-42' (plus BN / residual /
-    branch scale), or '12 post-LN transformer blocks: first/last gradient ratio 8.2e-01'."""
+    """'50 sigmoid layers + output layer, default init:' (plus BN / residual / branch scale), or '12
+    post-LN transformer blocks:', then on a second line 'first/last gradient ratio 3.9e-42'. The MLP's
+    plot has depth + 1 points: the hidden layers and the linear output layer."""
     ratio = f"first/last gradient ratio {first_last_ratio(norms):.1e}"
     if settings["architecture"] != "MLP":
-        return f"{settings['depth']} {settings['architecture']} blocks: {ratio}"
+        return f"{settings['depth']} {settings['architecture']} blocks:\n{ratio}"
     extras = "".join([", batch norm" if settings["batch_norm"] else "", ", residual" if settings["residual"] else "",
                       f", branches x {settings['branch_scale']:g}" if settings["residual"] and
                       settings["branch_scale"] != 1.0 else ""])
-    return f"{settings['depth']} {settings['activation']} layers, {settings['init']} init{extras}: {ratio}"
+    return f"{settings['depth']} {settings['activation']} layers + output layer, {settings['init']} init{extras}:\n{ratio}"
 
 
 def explorer_norms(inputs: torch.Tensor, targets: torch.Tensor, settings: dict[str, Any], width: int = 64,
@@ -107,7 +108,7 @@ class GradientExplorer:
         self.figure = Figure(figsize=(8, 3.6))
         FigureCanvasAgg(self.figure)
         self._ax = self.figure.subplots()
-        self.figure.subplots_adjust(left=0.09, right=0.98, bottom=0.15, top=0.9)
+        self.figure.subplots_adjust(left=0.11, right=0.98, bottom=0.15, top=0.84)   # a two-line title
         self.redraws = 0
         self._paused = False
         for control in self.controls.values():
@@ -151,6 +152,7 @@ class GradientExplorer:
         plot_gradient_norms(self.norms, ax=self._ax, title=explorer_title(settings, self.norms),
                             xlabel="layer (input side → output side)" if mlp else
                             "block (input side → output side): its last MLP layer")
+        self._ax.title.set_fontsize(10)   # the longest settings' title fits the figure's width
         show_png(self.figure, self.output)
         self.redraws += 1
 

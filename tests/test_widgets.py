@@ -85,3 +85,30 @@ def test_explorer_branch_scale_shrinks_an_unnormalised_residual_mlp(batch):
     ex.controls["branch_scale"].value = 0.01
     assert max(ex.norms.values()) < full / 100            # the exploding gradients are gone
     assert "branches x 0.01" in ex.figure.axes[0].get_title()
+
+
+EXTREMES = [  # the settings whose labels are longest or whose values span less than a decade
+    {"depth": 100, "activation": "sigmoid", "init": "default", "batch_norm": True, "residual": True,
+     "branch_scale": 0.01},
+    {"depth": 2, "activation": "relu", "init": "kaiming"},
+    {"depth": 16, "activation": "relu", "init": "kaiming"},
+    {"depth": 100, "activation": "sigmoid", "init": "default"},
+    {"architecture": "post-LN transformer", "depth": 2},
+]
+
+
+@pytest.mark.parametrize("settings", EXTREMES, ids=lambda s: "-".join(map(str, s.values())))
+def test_explorer_labels_stay_inside_the_figure(batch, settings):
+    ex = widgets.GradientExplorer(*batch, width=16, **settings)
+    renderer = ex.figure.canvas.get_renderer()
+    width, height = ex.figure.bbox.width, ex.figure.bbox.height
+    for name, text in (("y label", ex._ax.yaxis.label), ("x label", ex._ax.xaxis.label), ("title", ex._ax.title)):
+        box = text.get_window_extent(renderer)
+        assert 0 <= box.x0 and box.x1 <= width and 0 <= box.y0 and box.y1 <= height, f"{name} is cut off: {box}"
+    labelled = [t for t in ex._ax.get_yticklabels() if t.get_text()]
+    assert len(labelled) >= 2, "fewer than two labelled ticks on the y axis"
+
+
+def test_explorer_title_counts_the_points_it_plots(batch):
+    ex = widgets.GradientExplorer(*batch, width=16, depth=12)
+    assert len(ex.norms) == 13 and ex._ax.get_title().startswith("12 sigmoid layers + output layer")

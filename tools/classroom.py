@@ -51,7 +51,11 @@ NOTEBOOK_NAME = re.compile(r"\d\d_\w+\.ipynb")
 EXERCISE_NUMBER = re.compile(r"^(?:###\s+Solution\s+(\d+)\b|\*\*(\d+)\.|(\d+)\.\s)")
 CHECK_CALLS = {"claim"}
 SOLUTION_MARKER, CHECK_MARKER = "# SOLUTION", "# CHECK"
-ANSWER_STUB = "Write your answer here."
+ANSWER_STUB = "Write your answer here: it is a written answer, read by your teacher (no check cell)."
+# The exercise section's headings as a student sees them: no "Solution" above an empty answer cell.
+STUDENT_HEADINGS = ((re.compile(r"^### Solutions\b", re.M), "### Your answers"),
+                    (re.compile(r"^### Solution (\d+)", re.M), r"### Your answer \1"),
+                    (re.compile(r"^\*Solution\*", re.M), "*Your answer*"))
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 
 # The one cell the check cells need, put right after the `## Exercises` cell. IPython shows an exception with a
@@ -351,9 +355,11 @@ def build(p: Plan, teacher: bool) -> nbformat.NotebookNode:
             cells.append(_cell("markdown", answer if teacher else ANSWER_STUB, f"{cell.id}-answer", slide,
                                _nbgrader(f"ex{number}-answer", solution=True, grade=True, points=1)))
             if rest:
-                cell.source = rest
+                cell.source = student_headings(rest)
                 cells.append(cell)
         else:
+            if index > p.start and cell.cell_type == "markdown":
+                cell.source = student_headings(cell.source)
             cells.append(cell)
         if index == p.start:
             # Its code is machinery, not part of the lesson: JupyterLab shows it collapsed.
@@ -362,6 +368,13 @@ def build(p: Plan, teacher: bool) -> nbformat.NotebookNode:
     nb.cells = cells
     nbformat.validate(nb)
     return nb
+
+
+def student_headings(source: str) -> str:
+    """An exercise-section markdown cell with its "Solution" headings renamed "Your answer"."""
+    for pattern, replacement in STUDENT_HEADINGS:
+        source = pattern.sub(replacement, source)
+    return source
 
 
 def _student_title(source: str, name: str) -> str:
