@@ -59,3 +59,14 @@ def test_probe_leaves_the_random_generators_as_they_were():
 def test_malformed_wrong_answers_are_refused():
     with pytest.raises(ValueError, match="wrong_answers must be a list of code strings"):
         wrong_answers({"metadata": {"resnet_lab": {"wrong_answers": "x = 1"}}})
+
+
+def test_claims_made_by_a_probe_are_not_logged(tmp_path, monkeypatch):
+    log = tmp_path / "claims.jsonl"
+    monkeypatch.setenv("RESNET_LAB_CLAIMS", str(log))
+    scope = {"value": 5.0}
+    check = "from helpers.claims import claim\nclaim('value is large', value, above=1)"
+    assert _probe(check, ["value = 0.5"], scope) == []
+    assert not log.exists() and scope["value"] == 5.0
+    import os
+    assert os.environ["RESNET_LAB_CLAIMS"] == str(log)

@@ -46,13 +46,15 @@ def probe_source(check: str, snippets: list[str]) -> str:
     """Code that runs each snippet and then the checks in the kernel, restores the names they bind, and
     leaves in ``_resnet_lab_wrong_answer_report`` one line per snippet: 'rejected: ...', 'ACCEPTED' or
     'SNIPPET ERROR: ...'. The random number generators (Python's, NumPy's, torch's CPU one) are put
-    back too, so the cells after it draw what they drew without the probe."""
+    back too, so the cells after it draw what they drew without the probe, and claims made during the
+    probe are not written to the claims log (``RESNET_LAB_CLAIMS``)."""
     restored = sorted(set(_bound(check)).union(*(_bound(s) for s in snippets)))
     return f'''\
 def _resnet_lab_probe(snippets, check, names):
-    import contextlib, io, random
+    import contextlib, io, os, random
     import numpy, torch
     rng = random.getstate(), numpy.random.get_state(), torch.get_rng_state()   # later cells draw the same
+    claims_log = os.environ.pop("RESNET_LAB_CLAIMS", None)     # a wrong answer's failed claim is not a result
     scope, missing, report = globals(), object(), []
     for snippet in snippets:
         saved = {{name: scope.get(name, missing) for name in names}}
@@ -76,6 +78,8 @@ def _resnet_lab_probe(snippets, check, names):
                 else:
                     scope[name] = value
     random.setstate(rng[0]); numpy.random.set_state(rng[1]); torch.set_rng_state(rng[2])
+    if claims_log is not None:
+        os.environ["RESNET_LAB_CLAIMS"] = claims_log
     return "\\n".join(report)
 
 
