@@ -33,6 +33,22 @@ def show_png(figure: Figure, output: widgets.Output) -> None:
         display(Image(data=png.getvalue()))
 
 
+class Panel(widgets.VBox):
+    """A VBox whose text form is one readable line: what GitHub, nbviewer and a notebook opened without
+    running its cells show in place of the live widget (ipywidgets cuts it at 110 characters)."""
+
+    def __init__(self, children: Sequence[widgets.Widget], text: str):
+        super().__init__(list(children))
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _live(name: str) -> str:
+    return f"{name} (a live widget: run the notebook in JupyterLab or Colab to use it)"
+
+
 # ---------------------------------------------------------------------------------------------
 # The gradient-norm explorer (notebook 01)
 # ---------------------------------------------------------------------------------------------
@@ -115,12 +131,12 @@ class GradientExplorer:
             control.observe(self._on_change, names="value")
         self.reset_button.on_click(lambda _button: self.reset())
         c = self.controls
-        self.widget = widgets.VBox([
+        self.widget = Panel([
             widgets.HBox([c["architecture"], c["depth"]]),
             widgets.HBox([c["activation"], c["init"], c["branch_scale"]]),
             widgets.HBox([c["batch_norm"], c["residual"], self.reset_button]),
             self.output,
-        ])
+        ], _live("Gradient-norm explorer"))
         self.update()
 
     def settings(self) -> dict[str, Any]:
@@ -188,7 +204,7 @@ class StepSliderView:
         self.profiles: dict[str, dict[str, float]] = {}
         self.redraws = 0
         self.slider.observe(lambda change: self.update(), names="value")
-        self.widget = widgets.VBox([self.slider, self.output])
+        self.widget = Panel([self.slider, self.output], _live("Training-step slider"))
         self.update()
 
     def draw(self, step: int, ax) -> dict[str, dict[str, float]]:

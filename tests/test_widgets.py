@@ -112,3 +112,11 @@ def test_explorer_labels_stay_inside_the_figure(batch, settings):
 def test_explorer_title_counts_the_points_it_plots(batch):
     ex = widgets.GradientExplorer(*batch, width=16, depth=12)
     assert len(ex.norms) == 13 and ex._ax.get_title().startswith("12 sigmoid layers + output layer")
+
+
+def test_a_stored_widget_reads_as_one_line_not_its_repr(batch):
+    ex = widgets.GradientExplorer(*batch, width=16, depth=4)
+    view = widgets.step_slider_view({"net": ([0, 1], np.ones((2, 3)))})
+    for widget, name in ((ex.widget, "Gradient-norm explorer"), (view.widget, "Training-step slider")):
+        text = widget._repr_mimebundle_()["text/plain"] if hasattr(widget, "_repr_mimebundle_") else repr(widget)
+        assert text.startswith(name) and "live widget" in text and len(text) <= 110 and "children" not in text
