@@ -23,6 +23,7 @@ ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
 }
 INITS = ("default", "xavier", "kaiming")
 NORMS = (None, "batch")
+BRANCHES = ("act_last", "preact")
 SHORTCUTS = ("A", "B", "C")
 
 
@@ -35,21 +36,30 @@ class MLPLayer(nn.Module):
     With ``residual`` (and equal in/out widths) the layer computes ``shortcut_scale * x + alpha * f(x)``:
     ``alpha`` is 1 and fixed when ``branch_scale`` is None, otherwise a learnable scalar that starts
     at ``branch_scale`` (0 is SkipInit / ReZero: every layer starts as the identity).
+    ``branch`` says what ``f`` is on a layer with a shortcut: 'act_last' (the default) is
+    activation(norm(linear(x))), whose output ends in the activation ("ReLU before addition", He et
+    al. 2016b, Fig. 4(c)); 'preact' is linear(activation(norm(x))), the full pre-activation order of
+    He et al. 2016b (Fig. 4(e)), whose output ends in a linear layer. A layer without a shortcut is
+    always Linear -> (batch norm) -> activation.
     """
 
     def __init__(self, in_features: int, out_features: int, activation: str, norm: str | None,
-                 residual: bool, branch_scale: float | None = None, shortcut_scale: float = 1.0):
+                 residual: bool, branch_scale: float | None = None, shortcut_scale: float = 1.0,
+                 branch: str = "act_last"):
         super().__init__()
-        self.linear = nn.Linear(in_features, out_features)
-        self.norm = nn.BatchNorm1d(out_features) if norm == "batch" else nn.Identity()
-        self.act = ACTIVATIONS[activation]()
+        check_choice("branch", branch, BRANCHES)
         self.residual = residual and in_features == out_features
+        self.preact = branch == "preact" and self.residual
+        self.linear = nn.Linear(in_features, out_features)
+        norm_features = in_features if self.preact else out_features
+        self.norm = nn.BatchNorm1d(norm_features) if norm == "batch" else nn.Identity()
+        self.act = ACTIVATIONS[activation]()
         self.shortcut_scale = shortcut_scale
         self.alpha = (nn.Parameter(torch.tensor(float(branch_scale)))
                       if self.residual and branch_scale is not None else None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.act(self.norm(self.linear(x)))
+        out = self.linear(self.act(self.norm(x))) if self.preact else self.act(self.norm(self.linear(x)))
         if not self.residual:
             return out
         if self.alpha is not None:
@@ -85,7 +95,7 @@ def init_weights(model: nn.Module, init: str = "default", activation: str = "rel
 def deep_mlp(depth: int = 50, width: int = 64, activation: str = "sigmoid", init: str = "default",
              norm: str | None = None, residual: bool = False, in_features: int = 784,
              num_classes: int = 10, weight_scale: float = 1.0, branch_scale: float | None = None,
-             shortcut_scale: float = 1.0) -> nn.Sequential:
+             shortcut_scale: float = 1.0, branch: str = "act_last") -> nn.Sequential:
     """Flatten, then ``depth`` hidden layers of ``width`` units, then a linear classifier.
 
     ``layers.0`` maps the input to ``width``; with ``residual=True`` every later hidden layer adds
@@ -93,6 +103,8 @@ def deep_mlp(depth: int = 50, width: int = 64, activation: str = "sigmoid", init
     ``branch_scale`` (residual only) multiplies each branch by a learnable scalar starting at that
     value (0: SkipInit, De & Smith 2020; ReZero, Bachlechner et al. 2020); ``shortcut_scale``
     multiplies each shortcut by a constant (0.5 is He et al. 2016's "constant scaling", Table 1).
+    ``branch`` (residual only) is each branch's order, see :class:`MLPLayer`: 'act_last' (default) or
+    'preact' (x + W act(norm(x)), a branch that ends in a linear layer).
     """
     check_int("depth", depth)
     check_int("width", width)
@@ -105,10 +117,11 @@ def deep_mlp(depth: int = 50, width: int = 64, activation: str = "sigmoid", init
         raise ValueError(f"branch_scale must be None or a number (0 for SkipInit), got {branch_scale!r}")
     if isinstance(shortcut_scale, bool) or not isinstance(shortcut_scale, (int, float)) or shortcut_scale <= 0:
         raise ValueError(f"shortcut_scale must be a positive number, got {shortcut_scale!r}")
-    if not residual and (branch_scale is not None or shortcut_scale != 1.0):
-        raise ValueError("branch_scale and shortcut_scale need residual=True: a plain network has no branch or shortcut")
-    layers = [MLPLayer(in_features if i == 0 else width, width, activation, norm, residual, branch_scale, shortcut_scale)
-              for i in range(depth)]
+    check_choice("branch", branch, BRANCHES)
+    if not residual and (branch_scale is not None or shortcut_scale != 1.0 or branch != "act_last"):
+        raise ValueError("branch_scale, shortcut_scale and branch need residual=True: a plain network has no branch or shortcut")
+    layers = [MLPLayer(in_features if i == 0 else width, width, activation, norm, residual, branch_scale, shortcut_scale,
+                       branch) for i in range(depth)]
     model = nn.Sequential()
     model.add_module("flatten", nn.Flatten())
     model.add_module("layers", nn.Sequential(*layers))

@@ -108,6 +108,22 @@ def test_shortcut_scale_multiplies_the_stream():
     assert torch.allclose(net.layers[1:](h), h * 0.5 ** 4)
 
 
+def test_preact_branch_ends_in_a_linear_layer_and_the_default_ends_in_the_activation():
+    torch.manual_seed(0)
+    pre = models.deep_mlp(3, 8, "relu", "kaiming", norm="batch", residual=True, in_features=4, branch="preact")
+    act_last = models.deep_mlp(3, 8, "relu", "kaiming", norm="batch", residual=True, in_features=4)
+    x = torch.randn(16, 8)
+    layer = pre.layers[1]
+    assert torch.allclose(layer(x), x + layer.linear(torch.relu(layer.norm(x))))
+    layer = act_last.layers[1]
+    assert torch.allclose(layer(x), x + torch.relu(layer.norm(layer.linear(x))))
+    assert not pre.layers[0].preact and not act_last.layers[1].preact    # layer 0 has no shortcut
+    with pytest.raises(ValueError, match=r"branch must be one of \['act_last', 'preact'\]"):
+        models.deep_mlp(4, residual=True, branch="post")
+    with pytest.raises(ValueError, match="need residual=True"):
+        models.deep_mlp(4, branch="preact")
+
+
 def test_scale_errors_name_the_argument():
     with pytest.raises(ValueError, match="shortcut_scale must be a positive number"):
         models.deep_mlp(4, residual=True, shortcut_scale=0)
