@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   := data/FashionMNIST/raw/t10k-labels-idx1-ubyte
 
-.PHONY: lab test test-ipywidgets7 test-portability test-colab test-nbgrader test-slides student slides claims setup data figures benchmark clean
+.PHONY: lab test check test-ipywidgets7 test-portability test-colab test-nbgrader test-slides student slides claims setup data figures benchmark clean
 
 setup: $(STAMP) $(DATA)
 
@@ -30,6 +30,12 @@ lab: setup
 	$(BIN)/jupyter lab --notebook-dir=.
 
 test: setup test-ipywidgets7 test-portability test-colab test-nbgrader slides test-slides
+	$(BIN)/python -m pytest
+
+# The daily loop: the unit tests, the browser tests and one nbval pass over every notebook with this
+# machine's own settings (what `make test` ends with, without the other CPUs' settings, Colab's
+# versions, ipywidgets 7, nbgrader and the slides).
+check: setup
 	$(BIN)/python -m pytest
 
 # What nbval compares must be the same on every machine (README, "What nbval compares"). This runs
