@@ -91,7 +91,9 @@ def nb02_block_diagram():
         # The shortcut: out of x to the right, down, and into the sum.
         ax.plot([0, 2.0, 2.0], [top - 0.12, top - 0.12, plus_y], color=PALETTE[1], linewidth=2.2)
         _nb02_arrow(ax, (2.0, plus_y), (0.2, plus_y), color=PALETTE[1], linewidth=2.2)
-        ax.text(2.1, (top + plus_y) / 2, "identity shortcut\n(1x1 conv if the\nshape changes)",
+        shortcut_label = ("identity shortcut\n(1x1 conv on BN-ReLU(x)\nif the shape changes)" if not after
+                          else "identity shortcut\n(1x1 conv if the\nshape changes)")
+        ax.text(2.1, (top + plus_y) / 2, shortcut_label,
                 rotation=90, ha="left", va="center", fontsize=8, color=PALETTE[1])
         ax.text(-1.45, (ys[0] + ys[-1]) / 2, "F(x)", ha="right", va="center", fontsize=11, style="italic")
         y = plus_y - 0.2
@@ -112,35 +114,45 @@ def nb02_block_diagram():
     return fig
 
 
-def nb02_gradient_data(depth: int = 20, subset: int = 256) -> dict[str, dict[str, float]]:
-    """Per-layer weight-gradient norms of a sigmoid MLP without and with skip connections (seed 0)."""
+def nb02_gradient_data(depth: int = 20, subset: int = 256, wrt: str = "weights") -> dict[str, dict[str, float]]:
+    """Per-layer gradient norms of a sigmoid MLP without and with pre-activation-ordered skip connections (seed 0).
+
+    ``wrt='weights'``: every layer's weight gradient, head included; ``wrt='outputs'``: the gradient reaching
+    each hidden layer's output (the stream).
+    """
     from helpers import data, gradients, models
     from helpers.runtime import seed_everything
 
     images, labels = data.load_fashion_mnist(train=True, subset=subset)
+    layers = [f"layers.{i}" for i in range(depth)] if wrt == "outputs" else None
     norms = {}
-    for label, residual in (("plain", False), ("residual", True)):
+    for label, options in (("plain", {}), ("residual", {"residual": True, "branch": "preact"})):
         seed_everything(0)
-        model = models.deep_mlp(depth=depth, activation="sigmoid", residual=residual)
-        norms[label] = gradients.gradient_norms(model, images, labels)
+        model = models.deep_mlp(depth=depth, activation="sigmoid", **options)
+        norms[label] = gradients.gradient_norms(model, images, labels, wrt=wrt, layers=layers)
     return norms
 
 
 @figure("nb02_gradient_norms")
 def nb02_gradient_norms():
-    """Plain vs residual sigmoid MLP (20 hidden layers): per-layer weight-gradient norms, log scale."""
+    """Plain vs residual sigmoid MLP (20 hidden layers): gradients reaching each layer's output and
+    per-layer weight-gradient norms, log scale."""
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
     from helpers.plotting import plot_gradient_norms
 
-    norms = nb02_gradient_data()
-    fig, ax = plt.subplots(figsize=(7.5, 3.8))
-    plot_gradient_norms({f"{k} MLP, 20 sigmoid layers": v for k, v in norms.items()}, ax=ax,
-                        xlabel="layer (1-20 hidden, 21 = classifier head)",
-                        title="With skip connections layer 1 gets about half the last hidden layer's gradient;\n"
-                              "without them it gets 10⁻¹⁵ of it")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.9), sharey=True)
+    for ax, wrt, xlabel, ylabel, title in (
+            (axes[0], "outputs", "hidden layer l", "‖∂loss/∂x_l‖ (log scale)", "Gradient reaching each layer's output"),
+            (axes[1], "weights", "layer (1-20 hidden, 21 = classifier head)", "‖∂loss/∂W‖ (log scale)",
+             "Weight gradient of each layer")):
+        norms = nb02_gradient_data(wrt=wrt)
+        plot_gradient_norms({f"{k} MLP, 20 sigmoid layers": v for k, v in norms.items()}, ax=ax,
+                            xlabel=xlabel, ylabel=ylabel, title=title)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.suptitle("With shortcuts layer 1 gets about what layer 20 gets; without them, less than 10⁻¹⁵ of it",
+                 fontsize=12)
     fig.tight_layout()
     return fig
 
