@@ -40,8 +40,8 @@ def plot_gradient_norms(norms: Mapping[str, float] | Mapping[str, Mapping[str, f
     finite = np.concatenate([np.asarray(list(run.values()), dtype=float) for run in runs.values()])
     finite = finite[np.isfinite(finite) & (finite > 0)]
     if finite.size:
-        low, high = np.floor(np.log10(finite.min())), np.ceil(np.log10(finite.max()))
-        if high - low < 1 or np.log10(finite.max()) - np.log10(finite.min()) < 1:
+        if np.log10(finite.max() / finite.min()) < 1:
+            low, high = np.floor(np.log10(finite.min())), np.ceil(np.log10(finite.max()))
             ax.set_ylim(10 ** low, 10 ** max(high, low + 1))
     if title:
         ax.set_title(title, y=1.0)  # a fixed position spares matplotlib a layout pass per draw
