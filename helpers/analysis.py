@@ -7,6 +7,9 @@ Compute only; :mod:`helpers.plotting` draws the results.
   unravelled view (Veit et al. 2016, Fig. 6).
 * :func:`filter_normalized_direction`, :func:`loss_slice_1d`, :func:`loss_surface_2d` slice the loss
   surface around the trained weights (Li et al. 2018).
+* :func:`input_gradients`, :func:`lag_correlation` and :func:`neighbour_coactivation` measure how the
+  gradient of a one-input network changes between nearby inputs (shattered gradients, Balduzzi et al.
+  2017); :func:`calibrate_batch_norm` fixes batch norm's statistics to those of one batch first.
 
 The networks are :func:`helpers.models.cifar_resnet`'s: blocks are
 :class:`~helpers.models.BasicBlock` (residual) or :class:`~helpers.models.PlainBlock`.
@@ -292,3 +295,102 @@ def local_minima(losses: Sequence[float]) -> int:
     if v.ndim != 1:
         raise ValueError(f"losses must be 1-D, got shape {v.shape}")
     return int(np.sum((v[1:-1] < v[:-2]) & (v[1:-1] < v[2:])))
+
+
+# ---------------------------------------------------------------------------------------------
+# Shattered gradients: the gradient at nearby inputs (Balduzzi et al. 2017)
+# ---------------------------------------------------------------------------------------------
+def calibrate_batch_norm(model: nn.Module, x: torch.Tensor) -> nn.Module:
+    """Set every batch norm's running statistics to the mean and (biased) variance over the batch
+    ``x``, then put ``model`` in eval mode (returned).
+
+    Batch norm then normalises exactly as it does on that batch in train mode, but each output depends
+    on its own input only, so a derivative with respect to one input is that of one fixed function.
+    """
+    norms = [(m, m.momentum) for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    counts: dict[nn.Module, int] = {}
+    hooks = [m.register_forward_pre_hook(lambda module, args: counts.__setitem__(module, args[0].numel() // args[0].shape[1]))
+             for m, _ in norms]
+    for m, _ in norms:
+        m.reset_running_stats()
+        m.momentum = None   # a plain average: after one batch, exactly that batch's statistics
+    try:
+        with torch.no_grad():
+            model.train()(x)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    for m, momentum in norms:
+        m.momentum = momentum
+        n = counts.get(m, 0)
+        if n > 1:   # PyTorch stores the unbiased variance; train mode normalises with the biased one
+            m.running_var.mul_((n - 1) / n)
+    return model.eval()
+
+
+def _check_grid(x: torch.Tensor) -> None:
+    if not isinstance(x, torch.Tensor) or x.dim() != 2 or len(x) < 2:
+        raise ValueError(f"x must be a tensor of shape (n, d) with n >= 2 (a batch of inputs, one per row), "
+                         f"got {getattr(x, 'shape', type(x).__name__)}")
+
+
+def input_gradients(model: nn.Module, x: torch.Tensor) -> np.ndarray:
+    """d f(x_i) / d x_i for every row x_i of ``x`` (shape (n, d)), for a network f with one output.
+
+    Returns shape (n,) when d is 1 (a grid of one-dimensional inputs), (n, d) otherwise. The model
+    must be in eval mode, so that no output depends on another row of the batch.
+    """
+    _check_grid(x)
+    if model.training:
+        raise ValueError("model must be in eval mode (use calibrate_batch_norm or model.eval()): in train "
+                         "mode batch norm makes every output depend on every input of the batch")
+    x = x.detach().clone().requires_grad_(True)
+    out = model(x)
+    if out.shape != (len(x), 1):
+        raise ValueError(f"model must map each input to one number, got an output of shape {tuple(out.shape)}")
+    (grad,) = torch.autograd.grad(out.sum(), x)
+    grad = grad.cpu().numpy()
+    return grad[:, 0] if grad.shape[1] == 1 else grad
+
+
+def lag_correlation(gradients: np.ndarray, lags: Sequence[int] | int = 1) -> np.ndarray:
+    """Correlation between values ``lag`` grid steps apart, sum g_i g_(i+lag) / sqrt(sum g_i^2 sum g_(i+lag)^2).
+
+    ``gradients`` is one series (shape (n,)) or one series per network (shape (runs, n)); the sums then
+    run over every run, which estimates the correlation over random initialisations that Balduzzi et
+    al. analyse. Not centred: a gradient whose mean over the grid is far from zero counts as correlated.
+    1 for a constant series, about 0 for white noise at every lag > 0. Returns one value per lag.
+    """
+    g = np.atleast_2d(np.asarray(gradients, dtype=float))
+    if g.ndim != 2 or g.shape[1] < 2:
+        raise ValueError(f"gradients must be one series (shape (n,)) or one per run (shape (runs, n)) with n >= 2, "
+                         f"got shape {np.shape(gradients)}")
+    lags_list = [lags] if isinstance(lags, (int, np.integer)) else list(lags)
+    for lag in lags_list:
+        check_int("lag", int(lag) if isinstance(lag, np.integer) else lag, minimum=0)
+        if lag >= g.shape[1]:
+            raise ValueError(f"lag must be smaller than the series length {g.shape[1]}, got {lag}")
+    out = []
+    for lag in lags_list:
+        a, b = g[:, :g.shape[1] - lag], g[:, lag:]
+        out.append(float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum())))
+    return np.array(out)
+
+
+def neighbour_coactivation(model: nn.Module, x: torch.Tensor) -> np.ndarray:
+    """For each ReLU of ``model`` in forward order, the fraction of its units that are active (> 0) at
+    both of two neighbouring grid points x_i and x_(i+1), averaged over i: 1/2 when the two inputs
+    switch the same units (half of them on), 1/4 when their patterns are independent."""
+    _check_grid(x)
+    active: list[torch.Tensor] = []
+    hooks = [m.register_forward_hook(lambda module, args, out: active.append(out > 0))
+             for m in model.modules() if isinstance(m, nn.ReLU)]
+    if not hooks:
+        raise ValueError("model has no nn.ReLU module: co-activation is measured on rectifier units")
+    try:
+        with torch.no_grad(), eval_mode(model):
+            model(x)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return np.array([(a[:-1] & a[1:]).float().mean().item() for a in active])

@@ -71,7 +71,52 @@ def plot_curves(curves: Mapping[str, Sequence[float]], ax=None, xlabel: str = "s
     return ax
 
 
-# --- Notebook 05: lesions, unravelled paths, loss landscapes -------------------------------------
+# --- Notebook 05: shattered gradients, lesions, unravelled paths, loss landscapes -----------------
+def plot_series_panels(series: Mapping[str, Sequence[float]], title: str | None = None, xlabel: str = "input index",
+                       axes=None):
+    """One small panel per named series (a gradient over a grid of inputs, a noise sample), side by side."""
+    if axes is None:
+        _, axes = plt.subplots(1, len(series), figsize=(2.3 * len(series), 2.4), sharex=True)
+    axes = np.atleast_1d(axes)
+    if len(axes) != len(series):
+        raise ValueError(f"axes must hold one axis per series ({len(series)}), got {len(axes)}")
+    for i, (ax, (label, values)) in enumerate(zip(axes, series.items())):
+        ax.plot(np.asarray(values, dtype=float), color=PALETTE[i % len(PALETTE)], linewidth=0.8)
+        ax.set_title(label, fontsize=9)
+        ax.set_xlabel(xlabel, fontsize=8)
+        ax.tick_params(labelsize=7)
+    if title:
+        axes[0].figure.suptitle(title, fontsize=10)
+    axes[0].figure.tight_layout()
+    return axes
+
+
+def plot_correlations(x: Sequence[float], curves: Mapping[str, Sequence[float]], ax=None, xlabel: str = "lag",
+                      ylabel: str = "correlation", title: str | None = None, logx: bool = False, logy: bool = False,
+                      references: Mapping[str, Sequence[float]] | None = None):
+    """Measured correlations (lines with markers) against ``x`` (lags or depths); ``references``
+    (formulas, fits) are drawn as dashed grey-scale lines over the same ``x``."""
+    ax = _axis(ax)
+    x = np.asarray(x, dtype=float)
+    for i, (label, values) in enumerate(curves.items()):
+        ax.plot(x, np.asarray(values, dtype=float), marker="o", markersize=3, color=PALETTE[i % len(PALETTE)],
+                label=label)
+    for j, (label, values) in enumerate((references or {}).items()):
+        ax.plot(x, np.asarray(values, dtype=float), linestyle=("--", ":", "-.")[j % 3], color="0.35", label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if logx:
+        ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=8)
+    ax.grid(True, alpha=0.3)
+    return ax
+
+
+# --- Notebook 05 (continued) ------------------------------------------------------------------
 def plot_lesions(results: Mapping[str, Mapping[str, float]], ax=None, chance: float | None = 0.1,
                  title: str | None = None):
     """Test accuracy with each block deleted, one line per network; dashed: the intact network.

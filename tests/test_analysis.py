@@ -221,3 +221,72 @@ def test_width_below_and_local_minima():
     with pytest.raises(ValueError, match="equal length"):
         analysis.width_below(alphas, [1, 2], 1)
     assert math.isclose(analysis.width_below(alphas, [0, 1, 1, 1, 0], 2), 2.0)
+
+
+# --- shattered gradients -------------------------------------------------------------------------
+def one_input_net(depth: int = 3, residual: bool = False, norm: str | None = "batch") -> nn.Sequential:
+    torch.manual_seed(0)
+    kwargs = {"branch": "preact"} if residual else {}
+    return models.deep_mlp(depth, 16, "relu", "kaiming", norm, residual, in_features=1, num_classes=1, **kwargs).double()
+
+
+def test_calibrate_batch_norm_uses_the_batch_statistics_and_keeps_momentum():
+    net = one_input_net()
+    bn = net.layers[0].norm
+    bn.momentum = 0.3
+    x = torch.linspace(-2, 2, 64, dtype=torch.float64).unsqueeze(1)
+    assert analysis.calibrate_batch_norm(net, x) is net and not net.training and bn.momentum == 0.3
+    with torch.no_grad():
+        pre = net.layers[0].linear(x)
+    assert torch.allclose(bn.running_mean, pre.mean(0)) and torch.allclose(bn.running_var, pre.var(0, unbiased=False))
+    with torch.no_grad():   # eval mode now normalises as train mode did on that batch
+        assert torch.allclose(net(x), net.train()(x))
+
+
+def test_input_gradients_match_finite_differences_and_need_eval_mode():
+    net = one_input_net(4, residual=True)
+    x = torch.linspace(-2, 2, 32, dtype=torch.float64).unsqueeze(1)
+    analysis.calibrate_batch_norm(net, x)
+    g = analysis.input_gradients(net, x)
+    eps = 1e-6
+    with torch.no_grad():
+        numeric = ((net(x + eps) - net(x - eps)) / (2 * eps)).squeeze(1).numpy()
+    assert g.shape == (32,) and np.allclose(g, numeric, atol=1e-6)
+    with pytest.raises(ValueError, match="eval mode"):
+        analysis.input_gradients(net.train(), x)
+    net.eval()
+    with pytest.raises(ValueError, match=r"shape \(n, d\)"):
+        analysis.input_gradients(net, x[:, 0])
+    wide = models.deep_mlp(2, 8, "relu", in_features=3, num_classes=1).double().eval()
+    assert analysis.input_gradients(wide, torch.randn(5, 3, dtype=torch.float64)).shape == (5, 3)
+    with pytest.raises(ValueError, match="one number"):
+        analysis.input_gradients(models.deep_mlp(2, 8, "relu", in_features=1, num_classes=2).double().eval(), x)
+
+
+def test_lag_correlation_of_known_series():
+    assert analysis.lag_correlation(np.ones(10), [0, 1, 5]).tolist() == pytest.approx([1.0, 1.0, 1.0])
+    alternating = np.array([1.0, -1.0] * 5)
+    assert analysis.lag_correlation(alternating, [1, 2]).tolist() == pytest.approx([-1.0, 1.0])
+    # pooled over rows: the sums run over both rows, so the result is not the mean of the two rows' values
+    rows = np.array([[1.0, 1.0, 1.0], [1.0, -1.0, 1.0]])
+    assert analysis.lag_correlation(rows, 1)[0] == pytest.approx(0.0)
+    white = np.random.default_rng(0).standard_normal((20, 500))
+    assert abs(analysis.lag_correlation(white, 1)[0]) < 0.02
+    assert analysis.lag_correlation(white.cumsum(axis=1), 1)[0] > 0.95
+    for bad, match in ((np.ones(3), "lag must be smaller"), (np.ones((2, 2, 2)), "one series")):
+        with pytest.raises(ValueError, match=match):
+            analysis.lag_correlation(bad, 3)
+    with pytest.raises(ValueError, match="lag must be"):
+        analysis.lag_correlation(np.ones(5), -1)
+
+
+def test_neighbour_coactivation_counts_units_on_at_both_inputs():
+    net = nn.Sequential(nn.Linear(1, 2, bias=False), nn.ReLU()).double()
+    with torch.no_grad():
+        net[0].weight.copy_(torch.tensor([[1.0], [-1.0]]))
+    x = torch.tensor([[-1.0], [1.0], [2.0]], dtype=torch.float64)
+    # unit 0 is on at x = 1, 2; unit 1 at x = -1: pairs (-1, 1) share nothing, (1, 2) share unit 0
+    assert analysis.neighbour_coactivation(net, x).tolist() == pytest.approx([0.25])
+    assert net.training   # its mode is restored
+    with pytest.raises(ValueError, match="ReLU"):
+        analysis.neighbour_coactivation(nn.Linear(1, 1), x)

@@ -67,3 +67,19 @@ def test_plotting_additions_draw_and_validate():
     assert len(fig.axes) == 6
     with pytest.raises(ValueError, match="titles"):
         plot_image_grid(torch.rand(5, 1, 8, 8), list("abc"))
+
+
+def test_series_panels_and_correlations():
+    axes = plotting.plot_series_panels({"a": [0.0, 1.0, 0.0], "b": [1.0, 2.0, 3.0]}, title="t")
+    assert [a.get_title() for a in axes] == ["a", "b"] and list(axes[1].get_lines()[0].get_ydata()) == [1, 2, 3]
+    assert axes[0].figure._suptitle.get_text() == "t"
+    _, two = plt.subplots(1, 2)
+    with pytest.raises(ValueError, match="one axis per series"):
+        plotting.plot_series_panels({"a": [1.0]}, axes=two)
+    ax = plotting.plot_correlations([1, 2, 4], {"measured": [0.5, 0.25, 0.06]}, references={"2^-L": [0.5, 0.25, 0.0625]},
+                                    logy=True, logx=True, xlabel="depth")
+    measured, reference = ax.get_lines()
+    assert list(measured.get_xdata()) == [1, 2, 4] and reference.get_linestyle() == "--"
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log" and ax.get_xlabel() == "depth"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["measured", "2^-L"]
+    plt.close("all")
