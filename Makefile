@@ -1,6 +1,7 @@
 # ResNet Lab. Two commands do everything on a fresh machine (Python 3.10+ and make needed):
 #   make lab    set up (virtual environment, data) and open the notebooks in JupyterLab
-#   make test   set up the same way and run the whole test suite (unit tests + nbval)
+#   make test   set up the same way and run the whole test suite: unit, browser and classroom tests, nbval on
+#               every notebook here, under two other CPU settings and under Colab's versions, the slides
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -89,13 +90,15 @@ claims: setup
 # that goes first on PYTHONPATH. The version is asserted in the same process that runs the tests.
 # (ipywidgets 7 opens its comms with ipykernel's Comm class, which ipykernel 7 deprecates: that
 # warning is expected here and filtered.)
-IPYWIDGETS7       := ipywidgets==7.7.1 ipython_genutils==0.2.0
-IPYWIDGETS7_DIR   := $(VENV)/ipywidgets7
-IPYWIDGETS7_STAMP := $(IPYWIDGETS7_DIR)/.installed
+PACKAGES_ipywidgets7 := ipywidgets==7.7.1 ipython_genutils==0.2.0
+IPYWIDGETS7_DIR      := $(VENV)/ipywidgets7
+IPYWIDGETS7_STAMP    := $(IPYWIDGETS7_DIR)/.installed
 
-$(IPYWIDGETS7_STAMP): $(STAMP) Makefile
-	rm -rf $(IPYWIDGETS7_DIR)
-	$(BIN)/python -m pip install --quiet --no-deps --target $(IPYWIDGETS7_DIR) $(IPYWIDGETS7)
+# Every tools-only folder (ipywidgets 7 here, nbgrader and the slides' assets below) is made the same
+# way: the packages in PACKAGES_<folder>, without their dependencies, into .venv/<folder>.
+$(VENV)/%/.installed: $(STAMP) Makefile
+	rm -rf $(VENV)/$*
+	$(BIN)/python -m pip install --quiet --no-deps --target $(VENV)/$* $(PACKAGES_$*)
 	touch $@
 
 test-ipywidgets7: setup $(IPYWIDGETS7_STAMP)
@@ -113,14 +116,9 @@ student: setup
 # nbgrader is the teacher's tool: installed in a folder of its own, first on PYTHONPATH (as ipywidgets 7
 # above), so .venv's JupyterLab does not load its extensions. These versions change no pin in
 # constraints.txt. The test runs nbgrader's generate_assignment and autograde on notebook 03.
-NBGRADER       := nbgrader==0.9.6 notebook==7.6.5 SQLAlchemy==2.1.9 alembic==1.20.1 RapidFuzz==3.14.6 Mako==1.4.3
-NBGRADER_DIR   := $(VENV)/nbgrader
-NBGRADER_STAMP := $(NBGRADER_DIR)/.installed
-
-$(NBGRADER_STAMP): $(STAMP) Makefile
-	rm -rf $(NBGRADER_DIR)
-	$(BIN)/python -m pip install --quiet --no-deps --target $(NBGRADER_DIR) $(NBGRADER)
-	touch $@
+PACKAGES_nbgrader := nbgrader==0.9.6 notebook==7.6.5 SQLAlchemy==2.1.9 alembic==1.20.1 RapidFuzz==3.14.6 Mako==1.4.3
+NBGRADER_DIR      := $(VENV)/nbgrader
+NBGRADER_STAMP    := $(NBGRADER_DIR)/.installed
 
 test-nbgrader: setup $(NBGRADER_STAMP)
 	PYTHONPATH=$(NBGRADER_DIR) $(BIN)/python -c "import nbgrader; print('nbgrader', nbgrader.__version__)"
@@ -130,14 +128,9 @@ test-nbgrader: setup $(NBGRADER_STAMP)
 # network. reveal.js and MathJax are copied from two packages that ship them, installed without their
 # dependencies in a folder of their own that goes first on PYTHONPATH (as nbgrader above): neither is
 # imported, so sphinx-revealjs needs no Sphinx. These versions change no pin in constraints.txt.
-SLIDES_ASSETS := sphinx-revealjs==3.2.1 jupyter-server-mathjax==0.2.6
-SLIDES_DIR    := $(VENV)/slides
-SLIDES_STAMP  := $(SLIDES_DIR)/.installed
-
-$(SLIDES_STAMP): $(STAMP) Makefile
-	rm -rf $(SLIDES_DIR)
-	$(BIN)/python -m pip install --quiet --no-deps --target $(SLIDES_DIR) $(SLIDES_ASSETS)
-	touch $@
+PACKAGES_slides := sphinx-revealjs==3.2.1 jupyter-server-mathjax==0.2.6
+SLIDES_DIR      := $(VENV)/slides
+SLIDES_STAMP    := $(SLIDES_DIR)/.installed
 
 slides: setup $(SLIDES_STAMP)
 	PYTHONPATH=$(SLIDES_DIR) $(BIN)/python tools/slides.py

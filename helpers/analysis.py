@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .checks import check_int
+from .checks import check_choice, check_int
 from .models import BasicBlock
 from .training import eval_mode, evaluate
 
@@ -233,12 +233,16 @@ def filter_normalized_direction(model: nn.Module, seed: int = 0) -> list[torch.T
 
 @torch.no_grad()
 def loss_surface_2d(model: nn.Module, directions: Sequence[Sequence[torch.Tensor]], x: torch.Tensor,
-                    y: torch.Tensor, alphas: Sequence[float], betas: Sequence[float] | None = None) -> np.ndarray:
+                    y: torch.Tensor, alphas: Sequence[float], betas: Sequence[float] | None = None,
+                    batch_norm: str = "frozen") -> np.ndarray:
     """Mean cross-entropy on (x, y), eval mode, at θ + α d1 (+ β d2) for every α (and β).
 
     With one direction: shape ``(len(alphas),)``; with two: ``(len(betas), len(alphas))``, rows β.
-    The weights are restored afterwards, also on error.
+    ``batch_norm='frozen'`` keeps the running statistics stored at θ at every point (as Li et al.'s
+    released code does); ``'recomputed'`` sets them to those of ``x`` at every point first
+    (:func:`calibrate_batch_norm`). The weights and statistics are restored afterwards, also on error.
     """
+    check_choice("batch_norm", batch_norm, ("frozen", "recomputed"))
     if len(directions) not in (1, 2):
         raise ValueError(f"directions must hold 1 or 2 directions, got {len(directions)}")
     params = list(model.parameters())
@@ -252,6 +256,7 @@ def loss_surface_2d(model: nn.Module, directions: Sequence[Sequence[torch.Tensor
     betas = np.zeros(1) if len(directions) == 1 else np.asarray(betas, dtype=float)
     d1, d2 = directions[0], directions[-1]
     origin = [p.detach().clone() for p in params]
+    buffers = [(b, b.detach().clone()) for b in model.buffers()]
     with eval_mode(model):
         out = np.zeros((len(betas), len(alphas)))
         try:
@@ -259,17 +264,22 @@ def loss_surface_2d(model: nn.Module, directions: Sequence[Sequence[torch.Tensor
                 for j, a in enumerate(alphas):
                     for p, p0, u, v in zip(params, origin, d1, d2):
                         p.copy_(p0 + a * u + (b * v if len(directions) == 2 else 0.0))
+                    if batch_norm == "recomputed":
+                        calibrate_batch_norm(model, x)
                     out[i, j] = evaluate(model, (x, y))[0]
         finally:
             for p, p0 in zip(params, origin):
                 p.copy_(p0)
+            for buffer, saved in buffers:
+                buffer.copy_(saved)
     return out[0] if len(directions) == 1 else out
 
 
 def loss_slice_1d(model: nn.Module, direction: Sequence[torch.Tensor], x: torch.Tensor, y: torch.Tensor,
-                  alphas: Sequence[float]) -> np.ndarray:
-    """Mean cross-entropy on (x, y) at θ + α d for each α (eval mode; weights restored after)."""
-    return loss_surface_2d(model, [direction], x, y, alphas)
+                  alphas: Sequence[float], batch_norm: str = "frozen") -> np.ndarray:
+    """Mean cross-entropy on (x, y) at θ + α d for each α (eval mode; weights and batch-norm statistics
+    restored after); ``batch_norm`` as in :func:`loss_surface_2d`."""
+    return loss_surface_2d(model, [direction], x, y, alphas, batch_norm=batch_norm)
 
 
 def width_below(alphas: Sequence[float], losses: Sequence[float], threshold: float) -> float:

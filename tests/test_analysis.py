@@ -1,4 +1,5 @@
 """Lesions, unravelled paths and loss-landscape slices, each on a tiny network (helpers.analysis)."""
+import copy
 import math
 
 import numpy as np
@@ -209,6 +210,25 @@ def test_loss_slices(batch):
         analysis.loss_surface_2d(model, [d1[:-1]], x, y, alphas)
     with pytest.raises(ValueError, match="betas"):
         analysis.loss_surface_2d(model, [d1, d2], x, y, alphas)
+
+
+def test_loss_slice_with_recomputed_batch_norm_statistics(batch):
+    x, y = batch
+    model = tiny(True)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    d1 = analysis.filter_normalized_direction(model, seed=0)
+    line = analysis.loss_slice_1d(model, d1, x, y, [-1.0, 0.0], batch_norm="recomputed")
+    assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items())   # weights and statistics restored
+    by_hand = copy.deepcopy(model)
+    with torch.no_grad():
+        for p, u in zip(by_hand.parameters(), d1):
+            p.add_(-1.0 * u)
+        analysis.calibrate_batch_norm(by_hand, x)
+        expected = F.cross_entropy(by_hand(x), y).item()
+    assert line[0] == pytest.approx(expected, rel=1e-5)
+    assert line[1] != pytest.approx(analysis.loss_slice_1d(model, d1, x, y, [0.0])[0], rel=1e-6)   # not the stored statistics
+    with pytest.raises(ValueError, match="batch_norm must be one of"):
+        analysis.loss_slice_1d(model, d1, x, y, [0.0], batch_norm="train")
 
 
 def test_width_below_and_local_minima():

@@ -7,7 +7,7 @@ shows the notebook's title, a formula is typeset by MathJax, a figure is shown, 
 a console error or fails to load.
 
 reveal.js and MathJax come from two packages installed, as the teacher's tools are, in a folder of their
-own (Makefile, SLIDES_ASSETS): without them these tests skip, and `make test-slides` runs them.
+own (Makefile, PACKAGES_slides): without them these tests skip, and `make test-slides` runs them.
 """
 from __future__ import annotations
 

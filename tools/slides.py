@@ -94,7 +94,7 @@ def asset_folder(package: str, inside: str) -> Path:
     """The folder ``inside`` of an installed ``package``, found without importing the package."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise AssetsMissing(f"{package} is not installed: `make slides` installs it (see Makefile, SLIDES_ASSETS)")
+        raise AssetsMissing(f"{package} is not installed: `make slides` installs it (see Makefile, PACKAGES_slides)")
     folder = Path(next(iter(spec.submodule_search_locations))) / inside
     if not folder.is_dir():
         raise AssetsMissing(f"{package} has no {inside}/ at {folder}")
