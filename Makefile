@@ -31,6 +31,7 @@ lab: setup
 	$(BIN)/jupyter lab --notebook-dir=.
 
 test: setup test-ipywidgets7 test-portability test-colab test-nbgrader slides test-slides
+	@echo "== phase: unit, browser and classroom tests, nbval with this machine's settings"
 	$(BIN)/python -m pytest
 
 # The daily loop: the unit tests, the browser tests and one nbval pass over every notebook with this
@@ -46,6 +47,7 @@ PORTABILITY_SETTINGS := ATEN_CPU_CAPABILITY=avx2,OMP_NUM_THREADS=1,RESNET_LAB_SE
                         ATEN_CPU_CAPABILITY=default,OMP_NUM_THREADS=2,RESNET_LAB_SEED=2
 
 test-portability: setup
+	@echo "== phase: nbval under other CPU settings"
 	@for setting in $(PORTABILITY_SETTINGS); do \
 	  echo "== nbval under $$setting"; \
 	  env $$(echo $$setting | tr , ' ') $(BIN)/python -m pytest notebooks -q \
@@ -68,6 +70,7 @@ COLAB_PYTHON   ?= $(shell for p in $(HOME)/.pyenv/versions/$(COLAB_PY)*/bin/pyth
 COLAB_EXTRAS   := pandas scipy tqdm requests Pillow "ipykernel<7" matplotlib-inline nbval pytest
 
 $(COLAB_VENV)/.installed: $(COLAB_VERSIONS)
+	@echo "== phase: Colab's environment (build)"
 	@test -n "$(COLAB_PYTHON)" || { echo "make test-colab needs Python $(COLAB_PY) (Colab's); none found on PATH or under ~/.pyenv"; exit 1; }
 	rm -rf $(COLAB_VENV)
 	$(COLAB_PYTHON) -m venv $(COLAB_VENV)
@@ -77,6 +80,7 @@ $(COLAB_VENV)/.installed: $(COLAB_VERSIONS)
 	touch $@
 
 test-colab: $(COLAB_VENV)/.installed $(DATA)
+	@echo "== phase: Colab's versions (nbval lax, widget tests)"
 	$(COLAB_VENV)/bin/python tools/colab_versions.py $(COLAB_VERSIONS)
 	$(COLAB_VENV)/bin/python -m pytest -p no:cacheprovider -o addopts="" -q --nbval-lax --nbval-current-env \
 	  --nbval-cell-timeout=600 -W "ignore::DeprecationWarning" notebooks tests/test_widgets.py
@@ -102,6 +106,7 @@ $(VENV)/%/.installed: $(STAMP) Makefile
 	touch $@
 
 test-ipywidgets7: setup $(IPYWIDGETS7_STAMP)
+	@echo "== phase: widget tests under ipywidgets 7.7.1"
 	PYTHONPATH=$(IPYWIDGETS7_DIR) $(BIN)/python -c "import sys, ipywidgets, pytest; \
 	  assert ipywidgets.__version__ == '7.7.1', ipywidgets.__version__; \
 	  print('widget tests against ipywidgets', ipywidgets.__version__, 'from', ipywidgets.__file__); \
@@ -121,6 +126,7 @@ NBGRADER_DIR      := $(VENV)/nbgrader
 NBGRADER_STAMP    := $(NBGRADER_DIR)/.installed
 
 test-nbgrader: setup $(NBGRADER_STAMP)
+	@echo "== phase: nbgrader round trip"
 	PYTHONPATH=$(NBGRADER_DIR) $(BIN)/python -c "import nbgrader; print('nbgrader', nbgrader.__version__)"
 	PYTHONPATH=$(NBGRADER_DIR) $(BIN)/python -m pytest -q -p no:cacheprovider -o addopts="" tests/test_classroom.py -k nbgrader
 
@@ -133,10 +139,12 @@ SLIDES_DIR      := $(VENV)/slides
 SLIDES_STAMP    := $(SLIDES_DIR)/.installed
 
 slides: setup $(SLIDES_STAMP)
+	@echo "== phase: slides"
 	PYTHONPATH=$(SLIDES_DIR) $(BIN)/python tools/slides.py
 
 # Notebook 03's deck in headless Chromium with the network shut: title, formula, figure, no console error.
 test-slides: setup $(SLIDES_STAMP)
+	@echo "== phase: slide tests"
 	PYTHONPATH=$(SLIDES_DIR) $(BIN)/python -m pytest -q -p no:cacheprovider -o addopts="" tests/test_slides.py
 
 figures: setup
