@@ -17,6 +17,21 @@ def _axis(ax):
     return ax
 
 
+def _label(ax, xlabel: str, ylabel: str, title: str | None, logx: bool = False, logy: bool = False):
+    """Axis labels and scales, the title, a small legend and a light grid: the finish of a line plot."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if logx:
+        ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=8)
+    ax.grid(True, alpha=0.3)
+    return ax
+
+
 def plot_gradient_norms(norms: Mapping[str, float] | Mapping[str, Mapping[str, float]], ax=None,
                         title: str | None = None, xlabel: str = "layer (input side → output side)",
                         ylabel: str = "‖∂loss/∂W‖ (log scale)"):
@@ -60,15 +75,7 @@ def plot_curves(curves: Mapping[str, Sequence[float]], ax=None, xlabel: str = "s
         if smooth > 1 and len(y) >= smooth:
             y = np.convolve(y, np.ones(smooth) / smooth, mode="valid")
         ax.plot(np.arange(1, len(y) + 1), y, color=PALETTE[i % len(PALETTE)], label=label)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if logy:
-        ax.set_yscale("log")
-    if title:
-        ax.set_title(title)
-    ax.legend(fontsize=8)
-    ax.grid(True, alpha=0.3)
-    return ax
+    return _label(ax, xlabel, ylabel, title, logy=logy)
 
 
 # --- Notebook 05: shattered gradients, lesions, unravelled paths, loss landscapes -----------------
@@ -103,17 +110,7 @@ def plot_correlations(x: Sequence[float], curves: Mapping[str, Sequence[float]],
                 label=label)
     for j, (label, values) in enumerate((references or {}).items()):
         ax.plot(x, np.asarray(values, dtype=float), linestyle=("--", ":", "-.")[j % 3], color="0.35", label=label)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if logx:
-        ax.set_xscale("log")
-    if logy:
-        ax.set_yscale("log")
-    if title:
-        ax.set_title(title)
-    ax.legend(fontsize=8)
-    ax.grid(True, alpha=0.3)
-    return ax
+    return _label(ax, xlabel, ylabel, title, logx, logy)
 
 
 # --- Notebook 05 (continued) ------------------------------------------------------------------
