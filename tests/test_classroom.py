@@ -1,9 +1,6 @@
 """The classroom edition (tools/classroom.py): student notebooks that match the full ones and give no
-solution away, checks that tell a student what is wrong, nbgrader's real round trip on notebook 03,
-and one repository address behind every badge, set-up cell and README link (forks)."""
-import contextlib
-import io
-import linecache
+solution away, nbgrader's real round trip on notebook 03, and one repository address behind every
+badge, set-up cell and README link (forks)."""
 import os
 import re
 import shutil
@@ -99,33 +96,6 @@ def test_markers_split_what_the_automatic_rule_cannot(tmp_path):
     sources = [c.source for c in student.cells]
     assert classroom.ANSWER_STUB in sources and "## References" in sources
     assert not any("adding a number to itself" in s or "z.append" in s for s in sources)
-
-
-def _check(number: int, code: str, namespace: dict) -> str:
-    """Run a check cell as the kernel would (its source registered for tracebacks); return what it printed."""
-    source = classroom.check_cell(classroom.Solution(number, "", "", code, []))
-    name = f"<check-{number}-{len(linecache.cache)}>"
-    linecache.cache[name] = (len(source), None, source.splitlines(True), name)
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(source, name, "exec"), namespace)
-    return out.getvalue()
-
-
-def test_a_check_says_correct_or_which_check_failed_and_why():
-    namespace: dict = {}
-    exec(classroom.CHECKING_CELL, namespace)
-    namespace.update(x=3, y=None, double=lambda v: 2 * v)
-    assert _check(2, "assert x == 3\nassert double(x) == 6", namespace) == "Exercise 2: correct\n"
-    with pytest.raises(namespace["NotYet"]) as failed:
-        _check(2, "assert x == 3\nassert y == 4", namespace)
-    assert str(failed.value) == "Exercise 2: not yet: the check `assert y == 4` is false (y = None)"
-    assert failed.value._render_traceback_() == [str(failed.value)]      # what Jupyter shows: one line
-    with pytest.raises(namespace["NotYet"], match=r"^Exercise 3: not yet: name 'w' is not defined: run your"):
-        _check(3, "assert w == 1", namespace)
-    with pytest.raises(namespace["NotYet"], match=r"^Exercise 4: not yet: NotImplementedError: Exercise 4: write f$"):
-        exec("def f():\n    raise NotImplementedError('Exercise 4: write f')", namespace)
-        _check(4, "assert f() == 1", namespace)
 
 
 # --- nbgrader --------------------------------------------------------------------------------------

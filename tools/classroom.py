@@ -28,8 +28,9 @@ How a solution code cell is split, two ways:
   "Exercise N: correct" or "Exercise N: not yet: <which check failed, with the values it read>".
   A cell that fits neither way is an error that names the notebook, cell and reason.
 
-Both versions get a cell right after the `## Exercises` cell that defines `checking`, and nbgrader
-metadata (schema 3): the solution cell `exN` (solution), its check `exN-check` (grade, locked, 1 point),
+Both versions get a cell right after the `## Exercises` cell that imports `checking` (from
+`helpers/exercises.py`, which says what a student reads when a check fails), and nbgrader metadata
+(schema 3): the solution cell `exN` (solution), its check `exN-check` (grade, locked, 1 point),
 a written answer `exN-answer` (manually graded, 1 point), the `checking` cell (locked). The student
 version's title badge opens student/NN_name.ipynb on Colab; lesson cells keep their outputs.
 """
@@ -58,50 +59,10 @@ STUDENT_HEADINGS = ((re.compile(r"^### Solutions\b", re.M), "### Your answers"),
                     (re.compile(r"^\*Solution\*", re.M), "*Your answer*"))
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 
-# The one cell the check cells need, put right after the `## Exercises` cell. IPython shows an exception with a
-# `_render_traceback_` method as the lines it returns: the student reads one message, not a traceback
-# (nbgrader still sees an error, so the check scores zero).
-CHECKING_CELL = '''\
+# The one cell the check cells need, put right after the `## Exercises` cell.
+CHECKING_CELL = """\
 # Run this cell before the exercises: the check cells use `checking` to tell you whether an answer is right.
-import ast as _ast
-import contextlib as _contextlib
-import linecache as _linecache
-
-
-class NotYet(Exception):
-    """A check that failed, shown as one message instead of a traceback."""
-
-    def _render_traceback_(self):
-        return [str(self)]
-
-
-@_contextlib.contextmanager
-def checking(exercise):
-    """Run an exercise's checks: print "correct", or raise NotYet saying which check failed and why."""
-    try:
-        yield
-    except Exception as error:
-        tb = error.__traceback__
-        while tb.tb_next is not None:
-            tb = tb.tb_next
-        if isinstance(error, AssertionError) and not str(error):
-            line = _linecache.getline(tb.tb_frame.f_code.co_filename, tb.tb_lineno).strip()
-            try:
-                names = dict.fromkeys(n.id for n in _ast.walk(_ast.parse(line.removeprefix("assert ")))
-                                      if isinstance(n, _ast.Name))
-            except SyntaxError:
-                names = {}
-            scope = {**tb.tb_frame.f_globals, **tb.tb_frame.f_locals}
-            # The check's own names start with `_` (what it compares against): they are not shown.
-            values = [f"{n} = {scope[n]!r:.80}" for n in names if n in scope and not n.startswith("_")
-                      and not callable(scope[n]) and type(scope[n]).__name__ != "module"]
-            why = f"the check `{line}` is false" + (f" ({', '.join(values)})" if values else "")
-        elif isinstance(error, NameError):
-            why = f"{error}: run your solution cell (and the cells above it) first"
-        else:
-            why = f"{type(error).__name__}: {error}"
-        raise NotYet(f"Exercise {exercise}: not yet: {why}") from None
-    print(f"Exercise {exercise}: correct")'''
+from helpers.exercises import checking"""
 
 
 class ExerciseError(ValueError):
@@ -362,9 +323,7 @@ def build(p: Plan, teacher: bool) -> nbformat.NotebookNode:
                 cell.source = student_headings(cell.source)
             cells.append(cell)
         if index == p.start:
-            # Its code is machinery, not part of the lesson: JupyterLab shows it collapsed.
-            cells.append(_cell("code", CHECKING_CELL, "classroom-checking", {**slide, "jupyter": {"source_hidden": True}},
-                               _nbgrader("checking", locked=True)))
+            cells.append(_cell("code", CHECKING_CELL, "classroom-checking", slide, _nbgrader("checking", locked=True)))
     nb.cells = cells
     nbformat.validate(nb)
     return nb
