@@ -349,7 +349,7 @@ def test_student_notebook_runs_to_its_first_exercise(tmp_path):
 def test_setup_cell_leaves_colab_ipywidgets_alone():
     """Colab's widget manager needs the ipywidgets 7.7.1 it ships: the set-up cell may install only
     d2l, without dependencies (pip would otherwise pull in d2l's pins), and nothing else."""
-    from tools.notebook_tools import SETUP_CELL
+    from tools.setup_cell import SETUP_CELL
 
     installs = [line for line in SETUP_CELL.splitlines() if '"pip"' in line or "pip install" in line]
     assert installs, "the set-up cell no longer installs d2l: update this test"

@@ -1,6 +1,5 @@
 """The classroom edition (tools/classroom.py): student notebooks that match the full ones and give no
-solution away, nbgrader's real round trip on notebook 03, and one repository address behind every
-badge, set-up cell and README link (forks)."""
+solution away, exercises split into stubs and check cells, and nbgrader's real round trip on notebook 03."""
 import os
 import re
 import shutil
@@ -12,7 +11,8 @@ import nbformat
 import pytest
 
 from tools import classroom
-from tools.notebook_tools import SETUP_CELL
+from tools.repository import REPO_URL
+from tools.setup_cell import SETUP_CELL
 
 ROOT = Path(__file__).resolve().parent.parent
 FULL = sorted(p for p in (ROOT / "notebooks").glob("*.ipynb") if classroom.NOTEBOOK_NAME.fullmatch(p.name))
@@ -57,7 +57,7 @@ def _notebook(tmp_path: Path, *cells: str) -> Path:
     """A small notebook: a title with its Colab badge, the set-up cell, then ``cells`` (``md:`` for markdown)."""
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell(f"# 99 · Test\n\n[![Open In Colab](x)]"
-                                              f"({classroom.REPO_URL}/blob/main/notebooks/99_test.ipynb)"),
+                                              f"({REPO_URL}/blob/main/notebooks/99_test.ipynb)"),
                 nbformat.v4.new_code_cell(SETUP_CELL)]
     nb.cells += [nbformat.v4.new_markdown_cell(c[3:]) if c.startswith("md:") else nbformat.v4.new_code_cell(c)
                  for c in cells]
@@ -150,36 +150,3 @@ def test_nbgrader_round_trip_on_notebook_03(tmp_path):
         messages = [o.evalue for c in graded.cells if c.cell_type == "code"
                     for o in c.outputs if o.output_type == "error"]
         assert all(re.match(r"Exercise \d: not yet: ", m) for m in messages), messages
-
-
-# --- Forks: one address ----------------------------------------------------------------------------
-def test_badges_setup_cells_and_readme_agree_with_pyproject():
-    assert classroom.repo_url() == classroom.REPO_URL
-    assert classroom.links() == []
-
-
-def test_fork_rewrites_every_address_consistently(tmp_path):
-    for pattern in classroom.FORK_FILES:
-        for path in ROOT.glob(pattern):
-            (tmp_path / path.relative_to(ROOT)).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(path, tmp_path / path.relative_to(ROOT))
-    other = "\nSee also https://github.com/resnet-lab/resnet-lab-extras and https://github.com/d2l-ai/d2l-en.\n"
-    with open(tmp_path / "README.md", "a") as readme:
-        readme.write(other)
-    before = {p: p.read_text() for p in tmp_path.rglob("*") if p.is_file()}
-
-    with pytest.raises(ValueError, match=r"url: expected https://github.com/OWNER/NAME, got 'github.com/x'"):
-        classroom.fork("github.com/x", root=tmp_path)
-    changed = classroom.fork("https://github.com/a-teacher/resnet-lab-2027", root=tmp_path)
-
-    assert set(changed) == {p for p in before if "resnet-lab/resnet-lab" in before[p].replace(other, "")}
-    assert classroom.repo_url(tmp_path) == "https://github.com/a-teacher/resnet-lab-2027"
-    assert classroom.links(tmp_path) == []
-    for path, old in before.items():
-        new = path.read_text()
-        assert "resnet-lab/resnet-lab/" not in new and "resnet-lab/resnet-lab\"" not in new
-        assert new.replace("a-teacher/resnet-lab-2027", "resnet-lab/resnet-lab") == old   # nothing else changed
-    assert other in (tmp_path / "README.md").read_text()                # other repositories are left alone
-    first_code = next(c.source for c in nbformat.read(str(tmp_path / "notebooks" / FULL[0].name), 4).cells
-                      if c.cell_type == "code")
-    assert first_code == classroom.setup_cell("https://github.com/a-teacher/resnet-lab-2027")

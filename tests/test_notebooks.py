@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from tools.notebook_tools import SETUP_CELL, colab_url
+from tools.repository import colab_url
+from tools.setup_cell import SETUP_CELL
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = ["01_vanishing_gradients.ipynb", "02_residual_block.ipynb", "03_shape_tracing.ipynb",
@@ -28,7 +29,7 @@ def test_notebook_follows_the_template(path):
     nb = cells(path)
     title = "".join(nb[0]["source"])
     assert nb[0]["cell_type"] == "markdown" and title.startswith(f"# {path.name[:2]} ")
-    assert colab_url(path.name) in title
+    assert colab_url(f"notebooks/{path.name}") in title
     for part in ("What you will learn", "Prerequisites", "Time needed"):
         assert part in title, part
     code = [c for c in nb if c["cell_type"] == "code"]
@@ -44,7 +45,7 @@ def test_notebook_follows_the_template(path):
 def test_readme_links_each_notebook_to_colab(path):
     readme = (ROOT / "README.md").read_text()
     assert f"notebooks/{path.name}" in readme
-    assert colab_url(path.name) in readme
+    assert colab_url(f"notebooks/{path.name}") in readme
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

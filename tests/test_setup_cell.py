@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tools.notebook_tools import REPO_URL, SETUP_CELL
+from tools.repository import REPO_URL
+from tools.setup_cell import SETUP_CELL
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_FIND_SPEC = importlib.util.find_spec

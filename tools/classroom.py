@@ -1,4 +1,4 @@
-"""Classroom edition: student notebooks without solutions, nbgrader metadata, and forks.
+"""Classroom edition: student notebooks without solutions, and an nbgrader course.
 
     python tools/classroom.py student [--notebooks DIR] [--out DIR]
         write student/NN_name.ipynb from every notebooks/NN_name.ipynb (deterministic: running it
@@ -6,10 +6,6 @@
     python tools/classroom.py nbgrader COURSE [NN ...] [--notebooks DIR]
         write an nbgrader course: COURSE/nbgrader_config.py and COURSE/source/NN_name/NN_name.ipynb
         (solution regions, check cells, nbgrader metadata), with a copy of `helpers` beside each
-    python tools/classroom.py links
-        exit 1 if a Colab or Binder badge, a set-up cell or a README link disagrees with pyproject.toml
-    python tools/classroom.py fork https://github.com/OWNER/NAME
-        point pyproject.toml's Repository, every badge, set-up cell and README link at a fork
 
 How exercises are found. A notebook's exercises run from the markdown cell with the heading
 `## Exercises` to the next `## ` heading (References). Inside it, every code cell is the solution of
@@ -45,9 +41,7 @@ from pathlib import Path
 
 import nbformat
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tools.notebook_tools import REPO_URL, ROOT, SETUP_CELL  # noqa: E402
-
+ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_NAME = re.compile(r"\d\d_\w+\.ipynb")
 EXERCISE_NUMBER = re.compile(r"^(?:###\s+Solution\s+(\d+)\b|\*\*(\d+)\.|(\d+)\.\s)")
 CHECK_CALLS = {"claim"}
@@ -409,80 +403,6 @@ def write_course(course: Path, numbers: list[str] | None = None, source: Path = 
     return written
 
 
-# --- Forks: one repository address, everywhere -----------------------------------------------------
-GITHUB = re.compile(r"https://github\.com/([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+?)(?:\.git)?/?")
-LINK = re.compile(r"https://(colab\.research\.google\.com/github|mybinder\.org/v2/gh)/"
-                  r"([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)")
-FORK_FILES = ("pyproject.toml", "README.md", "TEACHING.md", "notebooks/*.ipynb", "student/*.ipynb")
-
-
-def repo_url(root: Path = ROOT) -> str:
-    """pyproject.toml's `Repository = "..."`: the one place the repository's address lives."""
-    return re.search(r'^Repository = "([^"]+)"', (Path(root) / "pyproject.toml").read_text(), re.M).group(1)
-
-
-def setup_cell(url: str) -> str:
-    """SETUP_CELL for the repository at ``url``."""
-    return SETUP_CELL.replace(REPO_URL, url)
-
-
-def _fork_files(root: Path) -> list[Path]:
-    return [p for pattern in FORK_FILES for p in sorted(Path(root).glob(pattern)) if p.is_file()]
-
-
-def links(root: Path = ROOT) -> list[str]:
-    """What disagrees with pyproject.toml's address: each Colab and Binder link (also the badge in a
-    notebook's title, which must open that notebook), each notebook's set-up cell. Empty: all agree."""
-    root = Path(root)
-    url = repo_url(root)
-    slug = url.removeprefix("https://github.com/")
-    problems = []
-    for path in _fork_files(root):
-        where = path.relative_to(root)
-        text = path.read_text()
-        for found in LINK.finditer(text):
-            if found.group(2) != slug:
-                problems.append(f"{where}: {found.group(0)} is not {slug}")
-        for target in re.findall(r"colab\.research\.google\.com/github/[^/]+/[^/]+/blob/main/([^)\s\"]+)", text):
-            if not (root / target).is_file():
-                problems.append(f"{where}: its Colab link opens {target}, which does not exist")
-        if path.suffix == ".ipynb":
-            nb = nbformat.reads(text, as_version=4)
-            badge = f"{url.replace('https://github.com/', 'https://colab.research.google.com/github/')}" \
-                    f"/blob/main/{where.as_posix()})"
-            if badge not in nb.cells[0].source:
-                problems.append(f"{where}: the title cell has no Colab badge opening {where.as_posix()} from {slug}")
-            if next(c.source for c in nb.cells if c.cell_type == "code") != setup_cell(url):
-                problems.append(f"{where}: the first code cell is not the set-up cell for {url}")
-    readme = (root / "README.md").read_text()
-    if f"https://mybinder.org/v2/gh/{slug}/" not in readme:
-        problems.append(f"README.md: no Binder badge for {slug}")
-    return problems
-
-
-def fork(url: str, root: Path = ROOT) -> list[Path]:
-    """Point the repository at ``url`` (https://github.com/OWNER/NAME): pyproject.toml, badges, set-up
-    cells, README links. Other GitHub addresses are left alone. Return the files changed."""
-    found = GITHUB.fullmatch(url)
-    if not found:
-        raise ValueError(f"url: expected https://github.com/OWNER/NAME, got {url!r}")
-    root, new_slug = Path(root), f"{found.group(1)}/{found.group(2)}"
-    old_slug = repo_url(root).removeprefix("https://github.com/")
-    pattern = re.compile(r"(https://(?:github\.com|colab\.research\.google\.com/github|mybinder\.org/v2/gh)/)"
-                         + re.escape(old_slug) + r"(?![A-Za-z0-9_.-])")
-    changed = []
-    for path in _fork_files(root):
-        text = path.read_text()
-        new = pattern.sub(lambda m: m.group(1) + new_slug, text)
-        if new != text:
-            path.write_text(new)
-            changed.append(path)
-    problems = links(root)
-    if problems:
-        raise ValueError("after the fork, links still disagree:\n" + "\n".join(problems))
-    return changed
-
-
 def main(argv: list[str]) -> int:
     import argparse
 
@@ -496,25 +416,15 @@ def main(argv: list[str]) -> int:
     course.add_argument("course", type=Path, help="the course directory")
     course.add_argument("numbers", nargs="*", metavar="NN", help="notebook numbers (default: all)")
     course.add_argument("--notebooks", type=Path, default=ROOT / "notebooks", help="the full notebooks' folder")
-    commands.add_parser("links", help="check that badges, set-up cells and README agree with pyproject.toml")
-    forked = commands.add_parser("fork", help="point every badge, set-up cell and README link at a fork")
-    forked.add_argument("url", help="https://github.com/OWNER/NAME")
     args = parser.parse_args(argv)
     try:
         if args.command == "student":
             for path in write_students(args.notebooks, args.out):
                 print(f"{path}: written")
-        elif args.command == "nbgrader":
+        else:
             for path in write_course(args.course, args.numbers, args.notebooks):
                 print(f"{path}: written")
-        elif args.command == "links":
-            problems = links()
-            print("\n".join(problems) if problems else f"links: all agree with {repo_url()}")
-            return 1 if problems else 0
-        else:
-            for path in fork(args.url):
-                print(f"{path}: now points at {args.url}")
-    except (ExerciseError, ValueError) as error:
+    except ExerciseError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

@@ -1,13 +1,9 @@
-"""Write and run the notebooks: the set-up cell every notebook shares, and a clean seeded execution.
+"""Run the notebooks and set their slide metadata; the nbval rule's static check.
 
     python tools/notebook_tools.py run notebooks/01_vanishing_gradients.ipynb [...]
         execute top to bottom in a fresh kernel, store the outputs, print the time taken
     python tools/notebook_tools.py slides notebooks/*.ipynb
         set the slide metadata of every heading cell (teaching mode), outputs untouched
-    python tools/notebook_tools.py check
-        exit 1 if a notebook's first code cell is not SETUP_CELL
-    python tools/notebook_tools.py setup notebooks/*.ipynb
-        write SETUP_CELL into each notebook's first code cell (outputs untouched)
 """
 from __future__ import annotations
 
@@ -17,37 +13,6 @@ import time
 from pathlib import Path
 
 import nbformat
-
-ROOT = Path(__file__).resolve().parent.parent
-# The repository's address lives in one place, pyproject.toml (read with a regex: tomllib needs Python 3.11).
-REPO_URL = re.search(r'^Repository = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
-
-SETUP_CELL = f'''\
-# Set-up, the same in every notebook: find this repository's `helpers` (on Colab, fetch it first) and
-# install d2l, without its outdated pins, only if it is missing. Nothing else is installed: Colab's
-# own torch, torchvision and ipywidgets are used as they are.
-import importlib.util
-import subprocess
-import sys
-from pathlib import Path
-
-REPO = next((p for p in (Path.cwd().parent, Path("resnet-lab").resolve()) if (p / "helpers").is_dir()), None)
-if REPO is None and "google.colab" in sys.modules:
-    subprocess.run(["git", "clone", "--depth", "1", "{REPO_URL}", "resnet-lab"], check=True)
-    REPO = Path("resnet-lab").resolve()
-if REPO is None:
-    raise ModuleNotFoundError("this notebook needs ResNet Lab's `helpers` package: open it from the notebooks/ "
-                              "folder of a clone of {REPO_URL} (or on Colab, where this cell fetches it)")
-sys.path.insert(0, str(REPO))
-if importlib.util.find_spec("d2l") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "d2l==1.0.3"], check=True)
-%matplotlib inline'''
-
-
-def colab_url(notebook: str) -> str:
-    """The Colab address of ``notebooks/<notebook>`` on the main branch."""
-    return REPO_URL.replace("https://github.com/", "https://colab.research.google.com/github/") + \
-        f"/blob/main/notebooks/{notebook}"
 
 
 def slide_type(cell) -> str:
@@ -232,13 +197,8 @@ def trained_outputs_compared(path: str | Path) -> list[str]:
     return problems
 
 
-def first_code_cell(path: Path) -> str:
-    nb = nbformat.read(str(path), as_version=4)
-    return next(c.source for c in nb.cells if c.cell_type == "code")
-
-
 if __name__ == "__main__":
-    command, *args = sys.argv[1:] or ["check"]
+    command, *args = sys.argv[1:] or ["help"]
     if command == "run":
         for arg in args:
             print(f"{arg}: {run(arg):.1f} s")
@@ -250,15 +210,5 @@ if __name__ == "__main__":
                 cell.metadata["slideshow"] = {"slide_type": slide_type(cell)}
             nbformat.write(nb, arg)
             print(f"{arg}: slide metadata set")
-    elif command == "setup":
-        for arg in args:
-            nb = nbformat.read(arg, as_version=4)
-            next(c for c in nb.cells if c.cell_type == "code").source = SETUP_CELL
-            nbformat.write(nb, arg)
-            print(f"{arg}: set-up cell written")
-    elif command == "check":
-        bad = [p.name for p in sorted((ROOT / "notebooks").glob("*.ipynb")) if first_code_cell(p) != SETUP_CELL]
-        print("set-up cells differ in:", bad) if bad else print("set-up cells: all identical")
-        sys.exit(1 if bad else 0)
     else:
         sys.exit(__doc__)
