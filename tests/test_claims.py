@@ -6,7 +6,7 @@ import pytest
 
 from helpers.claims import claim, margin
 from helpers.runtime import experiment_seed
-from tools.notebook_tools import trained_outputs_compared
+from tools.nbval_rule import trained_outputs_compared
 
 
 def test_claim_passes_silently_and_fails_with_the_numbers():

@@ -50,7 +50,7 @@ def test_readme_links_each_notebook_to_colab(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_every_heading_starts_its_cell(path):
-    """A heading in the middle of a cell would not start a slide (`notebook_tools.py slides` splits them)."""
+    """A heading in the middle of a cell would not start a slide (`tools/slides.py --metadata` splits them)."""
     for index, cell in enumerate(cells(path)):
         lines = "".join(cell["source"]).splitlines()
         inner = [line for line in lines[1:] if re.match(r"#{1,3} ", line)]

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import math
 import os
 import platform
 import sys
@@ -33,7 +32,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
+
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tools.execute import execute  # noqa: E402
+
 DEFAULT_OUT = ROOT / "benchmarks" / "CLAIMS.md"
 LEVELS = {"capability": ("default", "avx2", "avx512"), "threads": (1, 2, 4), "seed": (0, 1, 2)}
 
@@ -79,30 +83,20 @@ def settings(design: str, capabilities: tuple[str, ...]) -> list[Setting]:
 
 def run_notebook(path: Path, setting: Setting, timeout: int = 1200) -> tuple[list[dict], str | None, float]:
     """Execute ``path`` in a fresh kernel under ``setting``; return (claims, first error, seconds)."""
-    import nbformat
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
     nb = nbformat.read(str(path), as_version=4)
     with tempfile.NamedTemporaryFile("r", suffix=".jsonl", delete=False) as log:
         log_path = log.name
-    saved = {k: os.environ.get(k) for k in [*setting.env(), "RESNET_LAB_CLAIMS"]}
-    os.environ.update(setting.env(), RESNET_LAB_CLAIMS=log_path)   # the kernel inherits them
     error, start = None, time.perf_counter()
     try:   # allow_errors: a failed claim must not hide the claims after it
-        NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        execute(nb, path.parent, timeout=timeout, env={**setting.env(), "RESNET_LAB_CLAIMS": log_path},
+                allow_errors=True)
         errors = [f"cell {i}: {out.ename}: {out.evalue}"[:300] for i, cell in enumerate(nb.cells)
                   for out in cell.get("outputs", []) if out.get("output_type") == "error"]
         error = "; ".join(errors) or None
     except CellExecutionError as err:
         error = str(err).strip().splitlines()[-1][:300]
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     seconds = time.perf_counter() - start
     claims = [json.loads(line) for line in Path(log_path).read_text().splitlines() if line.strip()]
     Path(log_path).unlink()

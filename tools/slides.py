@@ -1,16 +1,18 @@
-"""Build reveal.js slides of the notebooks that work offline: no CDN at view time.
+"""Slides: reveal.js decks of the notebooks that work offline (no CDN at view time), and their metadata.
 
     python tools/slides.py [notebooks/NN_name.ipynb ...] [--out DIR]
         write DIR/NN_name.slides.html for each notebook (every notebook in notebooks/ when none is
         named; DIR is build/slides), beside a copy of reveal.js and MathJax in DIR
+    python tools/slides.py --metadata [notebooks/NN_name.ipynb ...]
+        set the slide metadata of each notebook in place (teaching mode), outputs untouched
 
 Open a deck in a browser straight from the folder, or serve it (`python -m http.server -d build/slides`).
 Space or N steps through every slide, the arrow keys move across sections (right) and into them
 (down), Esc shows the overview, S the speaker view.
 
-Where the slides come from. Each cell's `slideshow.slide_type` (`tools/notebook_tools.py slides` sets
-it: the title and each ## section start a slide, each ### a sub-slide) and nbconvert's reveal template,
-with its CDN addresses replaced by files installed by the set-up, never fetched at view time:
+Where the slides come from. Each cell's `slideshow.slide_type` (`--metadata` sets it: the title and
+each ## section start a slide, each ### a sub-slide) and nbconvert's reveal template, with its CDN
+addresses replaced by files installed by the set-up, never fetched at view time:
   - reveal.js 5.2.0 (`dist/`, `plugin/notes/`) from the wheel of `sphinx-revealjs`, which ships it;
   - MathJax 2.7.9 from `jupyter-server-mathjax`, the version nbconvert's template was written for
     (it calls `MathJax.Hub`); that package has the STIX web fonts only, so MathJax is told to use them.
@@ -86,6 +88,41 @@ Reveal.on("slidechanged", function (event) {
 """
 
 
+def slide_type(cell) -> str:
+    """Teaching mode: the title and each ## section start a slide, each ### a sub-slide; the rest
+    flows under them (RISE or `jupyter nbconvert --to slides` present a notebook this way)."""
+    first = cell.source.lstrip().split("\n", 1)[0] if cell.cell_type == "markdown" else ""
+    if first.startswith("# ") or first.startswith("## "):
+        return "slide"
+    if first.startswith("### "):
+        return "subslide"
+    return "-"
+
+
+HEADING = re.compile(r"^#{1,3} ")
+
+
+def split_at_headings(cell) -> list:
+    """A markdown cell cut before every heading that is not its first line, so that each heading
+    starts a cell (and with it a slide or sub-slide); other cells are returned as they are."""
+    lines = cell.source.split("\n")
+    cuts = [0] + [i for i, line in enumerate(lines) if i and HEADING.match(line)]
+    if cell.cell_type != "markdown" or len(cuts) == 1:
+        return [cell]
+    parts = ["\n".join(lines[a:b]).strip("\n") for a, b in zip(cuts, cuts[1:] + [len(lines)])]
+    first = nbformat.from_dict({**cell, "source": parts[0]})
+    return [first] + [nbformat.v4.new_markdown_cell(part) for part in parts[1:] if part]
+
+
+def set_metadata(notebook: Path) -> None:
+    """Split the notebook's markdown cells at headings and set every cell's slide type, in place."""
+    nb = nbformat.read(str(notebook), as_version=4)
+    nb.cells = [part for cell in nb.cells for part in split_at_headings(cell)]
+    for cell in nb.cells:
+        cell.metadata["slideshow"] = {"slide_type": slide_type(cell)}
+    nbformat.write(nb, str(notebook))
+
+
 class AssetsMissing(RuntimeError):
     """reveal.js or MathJax is not installed where the slides can copy it from."""
 
@@ -146,9 +183,16 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--metadata", action="store_true", help="set the notebooks' slide metadata in place")
     args = parser.parse_args(argv)
+    notebooks = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    if args.metadata:
+        for notebook in notebooks:
+            set_metadata(notebook)
+            print(f"{notebook}: slide metadata set")
+        return 0
     try:
-        for deck in build(args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")), args.out):
+        for deck in build(notebooks, args.out):
             print(deck)
     except AssetsMissing as missing:
         print(f"slides: {missing}", file=sys.stderr)
