@@ -161,6 +161,45 @@ def test_option_a_shortcut_subsamples_and_zero_pads():
     assert not out[:, 16:].any()
 
 
+def test_make_shortcut_options_and_norm():
+    assert models.make_shortcut(8, 8, 1, "A") is None and models.make_shortcut(8, 8, 1, "B") is None
+    assert isinstance(models.make_shortcut(8, 16, 2, "A"), models.ZeroPadShortcut)
+    assert [type(m) for m in models.make_shortcut(8, 8, 1, "C")] == [nn.Conv2d, nn.BatchNorm2d]
+    bare = models.make_shortcut(8, 16, 2, norm=False)     # the pre-activation and pooling blocks' projection
+    assert type(bare) is nn.Conv2d and bare.stride == (2, 2) and bare.bias is None
+
+
+BOTTLENECK_KEYS = ["conv1", "bn1", "conv2", "bn2", "conv3", "bn3", "downsample.0", "downsample.1"]
+
+
+@pytest.mark.parametrize("make, modules", [
+    (lambda: models.BasicBlock(8, 16, 2, shortcut="A"), ["conv1", "bn1", "conv2", "bn2"]),
+    (lambda: models.BasicBlock(8, 16, 2), ["conv1", "bn1", "conv2", "bn2", "downsample.0", "downsample.1"]),
+    (lambda: models.Bottleneck(8, 4, stride=2), BOTTLENECK_KEYS),
+    (lambda: models.ResNeXtBlock(8, 16, stride=2, cardinality=2), BOTTLENECK_KEYS),
+    (lambda: models.PreActBlock(8, 16, stride=2), ["bn1", "conv1", "bn2", "conv2", "downsample"]),
+    (lambda: models.PoolingResidualBlock(8, 16), ["conv1", "bn1", "conv2", "bn2", "downsample"]),
+])
+def test_state_dict_names_are_stable(make, modules):
+    # Saved weights are loaded by these names (and torchvision's for the basic block and bottleneck).
+    names = list(dict.fromkeys(key.rsplit(".", 1)[0] for key in make().state_dict()))
+    assert names == modules
+
+
+def test_resnext_block_with_one_group_is_the_bottleneck():
+    # ResNeXtBlock only builds a Bottleneck from the paper's arguments: same weights, same output.
+    torch.manual_seed(0)
+    bottleneck = models.Bottleneck(64, 16, stride=2)
+    torch.manual_seed(0)
+    resnext = models.ResNeXtBlock(64, 64, stride=2, cardinality=1, mid_channels=16)
+    assert isinstance(resnext, models.Bottleneck) and type(resnext).__name__ == "ResNeXtBlock"
+    expected = bottleneck.state_dict()
+    assert list(resnext.state_dict()) == list(expected)
+    assert all(torch.equal(value, expected[key]) for key, value in resnext.state_dict().items())
+    x = torch.randn(2, 64, 8, 8)
+    assert torch.equal(resnext(x), bottleneck(x))
+
+
 def test_plain_block_has_no_shortcut():
     torch.manual_seed(0)
     plain = models.PlainBlock(8, 8).eval()

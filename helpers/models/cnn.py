@@ -1,12 +1,13 @@
-"""Every network the notebooks use, named as in the papers.
+"""Convolutional networks: residual blocks, the ResNet family and DenseNet, named as in the papers.
 
 Blocks: :class:`ResidualBlock` (d2l's signature, lazy layers), :class:`BasicBlock` and
-:class:`PlainBlock` (explicit shortcut, He et al. 2015), :class:`Bottleneck` (1x1-3x3-1x1),
-:class:`PreActBlock` (He et al. 2016), :class:`ResNeXtBlock` (grouped 3x3, Xie et al. 2017),
-:class:`DenseBlock` and :class:`Transition` (Huang et al. 2017), :class:`TransformerBlock` (pre-LN or
-post-LN). Networks: :func:`deep_mlp` (optionally with scaled branches or shortcuts),
-:func:`cifar_resnet` (plain, basic, pre-activation or ResNeXt blocks, optional stochastic depth),
-:func:`plain_cnn`, :func:`densenet`, :func:`d2l_resnet18`, :func:`tiny_transformer`.
+:class:`PlainBlock` (explicit shortcut, He et al. 2015), :class:`Bottleneck` (1x1-3x3-1x1, with
+``cardinality`` groups in the 3x3: ResNeXt, Xie et al. 2017; :class:`ResNeXtBlock` builds it with the
+paper's arguments), :class:`PreActBlock` (He et al. 2016), :class:`PoolingResidualBlock`,
+:class:`DenseBlock` and :class:`Transition` (Huang et al. 2017). Every block except d2l's gets its
+shortcut from :func:`make_shortcut`. Networks: :func:`cifar_resnet` (plain, basic, pre-activation or
+ResNeXt blocks, optional stochastic depth), :func:`plain_cnn`, :func:`densenet`, :func:`d2l_resnet18`,
+:func:`five_stage_resnet`, :func:`cifar_resnet18`.
 """
 from __future__ import annotations
 
@@ -16,117 +17,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .checks import check_choice, check_int
+from ..checks import check_choice, check_int
 
-ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
-    "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "gelu": nn.GELU,
-}
-INITS = ("default", "xavier", "kaiming")
-NORMS = (None, "batch")
-BRANCHES = ("act_last", "preact")
 SHORTCUTS = ("A", "B", "C")
-
-
-# ---------------------------------------------------------------------------------------------
-# A deep multilayer perceptron for the vanishing-gradient experiments (notebook 01)
-# ---------------------------------------------------------------------------------------------
-class MLPLayer(nn.Module):
-    """Linear -> (batch norm) -> activation, with an optional shortcut around it.
-
-    With ``residual`` (and equal in/out widths) the layer computes ``shortcut_scale * x + alpha * f(x)``:
-    ``alpha`` is 1 and fixed when ``branch_scale`` is None, otherwise a learnable scalar that starts
-    at ``branch_scale`` (0 is SkipInit / ReZero: every layer starts as the identity).
-    ``branch`` says what ``f`` is on a layer with a shortcut: 'act_last' (the default) is
-    activation(norm(linear(x))), whose output ends in the activation ("ReLU before addition", He et
-    al. 2016b, Fig. 4(c)); 'preact' is linear(activation(norm(x))), the full pre-activation order of
-    He et al. 2016b (Fig. 4(e)), whose output ends in a linear layer. A layer without a shortcut is
-    always Linear -> (batch norm) -> activation.
-    """
-
-    def __init__(self, in_features: int, out_features: int, activation: str, norm: str | None,
-                 residual: bool, branch_scale: float | None = None, shortcut_scale: float = 1.0,
-                 branch: str = "act_last"):
-        super().__init__()
-        check_choice("branch", branch, BRANCHES)
-        self.residual = residual and in_features == out_features
-        self.preact = branch == "preact" and self.residual
-        self.linear = nn.Linear(in_features, out_features)
-        norm_features = in_features if self.preact else out_features
-        self.norm = nn.BatchNorm1d(norm_features) if norm == "batch" else nn.Identity()
-        self.act = ACTIVATIONS[activation]()
-        self.shortcut_scale = shortcut_scale
-        self.alpha = (nn.Parameter(torch.tensor(float(branch_scale)))
-                      if self.residual and branch_scale is not None else None)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.linear(self.act(self.norm(x))) if self.preact else self.act(self.norm(self.linear(x)))
-        if not self.residual:
-            return out
-        if self.alpha is not None:
-            out = self.alpha * out
-        return (x if self.shortcut_scale == 1.0 else self.shortcut_scale * x) + out
-
-
-def init_weights(model: nn.Module, init: str = "default", activation: str = "relu",
-                 weight_scale: float = 1.0) -> nn.Module:
-    """Re-initialise every Linear and Conv2d weight; biases are set to zero unless init is 'default'.
-
-    'default' keeps PyTorch's own initialisation (uniform, about 1/sqrt(3 fan_in) in scale), 'xavier'
-    is Glorot & Bengio (2010) normal, 'kaiming' is He et al. (2015) normal for the given activation.
-    ``weight_scale`` then multiplies every weight: above 1 it makes gradients explode.
-    """
-    check_choice("init", init, INITS)
-    check_choice("activation", activation, ACTIVATIONS)
-    gain_name = activation if activation in ("sigmoid", "tanh", "relu") else "relu"
-    for m in model.modules():
-        if isinstance(m, (nn.Linear, nn.Conv2d)):
-            if init == "xavier":
-                nn.init.xavier_normal_(m.weight, gain=nn.init.calculate_gain(gain_name))
-            elif init == "kaiming":
-                nn.init.kaiming_normal_(m.weight, nonlinearity="relu" if gain_name == "relu" else "linear")
-            if init != "default" and m.bias is not None:
-                nn.init.zeros_(m.bias)
-            if weight_scale != 1.0:
-                with torch.no_grad():
-                    m.weight.mul_(weight_scale)
-    return model
-
-
-def deep_mlp(depth: int = 50, width: int = 64, activation: str = "sigmoid", init: str = "default",
-             norm: str | None = None, residual: bool = False, in_features: int = 784,
-             num_classes: int = 10, weight_scale: float = 1.0, branch_scale: float | None = None,
-             shortcut_scale: float = 1.0, branch: str = "act_last") -> nn.Sequential:
-    """Flatten, then ``depth`` hidden layers of ``width`` units, then a linear classifier.
-
-    ``layers.0`` maps the input to ``width``; with ``residual=True`` every later hidden layer adds
-    its input to its output (x + f(x)). Gradient-norm helpers read the layers in order.
-    ``branch_scale`` (residual only) multiplies each branch by a learnable scalar starting at that
-    value (0: SkipInit, De & Smith 2020; ReZero, Bachlechner et al. 2020); ``shortcut_scale``
-    multiplies each shortcut by a constant (0.5 is He et al. 2016's "constant scaling", Table 1).
-    ``branch`` (residual only) is each branch's order, see :class:`MLPLayer`: 'act_last' (default) or
-    'preact' (x + W act(norm(x)), a branch that ends in a linear layer).
-    """
-    check_int("depth", depth)
-    check_int("width", width)
-    check_choice("activation", activation, ACTIVATIONS)
-    check_choice("init", init, INITS)
-    check_choice("norm", norm, NORMS)
-    if not isinstance(weight_scale, (int, float)) or weight_scale <= 0:
-        raise ValueError(f"weight_scale must be a positive number, got {weight_scale!r}")
-    if branch_scale is not None and (isinstance(branch_scale, bool) or not isinstance(branch_scale, (int, float))):
-        raise ValueError(f"branch_scale must be None or a number (0 for SkipInit), got {branch_scale!r}")
-    if isinstance(shortcut_scale, bool) or not isinstance(shortcut_scale, (int, float)) or shortcut_scale <= 0:
-        raise ValueError(f"shortcut_scale must be a positive number, got {shortcut_scale!r}")
-    check_choice("branch", branch, BRANCHES)
-    if not residual and (branch_scale is not None or shortcut_scale != 1.0 or branch != "act_last"):
-        raise ValueError("branch_scale, shortcut_scale and branch need residual=True: a plain network has no branch or shortcut")
-    layers = [MLPLayer(in_features if i == 0 else width, width, activation, norm, residual, branch_scale, shortcut_scale,
-                       branch) for i in range(depth)]
-    model = nn.Sequential()
-    model.add_module("flatten", nn.Flatten())
-    model.add_module("layers", nn.Sequential(*layers))
-    model.add_module("head", nn.Linear(width, num_classes))
-    return init_weights(model, init, activation, weight_scale)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -176,9 +69,9 @@ class ZeroPadShortcut(nn.Module):
         return F.pad(x, (0, 0, 0, 0, 0, self.extra))
 
 
-def conv3x3(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
+def conv3x3(in_channels: int, out_channels: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
     """A 3x3 convolution with padding 1 and no bias (the batch norm after it has its own shift)."""
-    return nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+    return nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, groups=groups, bias=False)
 
 
 def conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
@@ -186,16 +79,18 @@ def conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False)
 
 
-def _projection(in_channels: int, out_channels: int, stride: int) -> nn.Sequential:
-    return nn.Sequential(conv1x1(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels))
+def make_shortcut(in_channels: int, out_channels: int, stride: int = 1, shortcut: str = "B",
+                  norm: bool = True) -> nn.Module | None:
+    """A block's shortcut module, or None for the identity (He et al. 2015's options).
 
-
-def _shortcut(in_channels: int, out_channels: int, stride: int, shortcut: str) -> nn.Module | None:
-    """None for the identity; option A pads, B projects when the shape changes, C always projects."""
+    'A' subsamples and zero-pads where the shape changes, 'B' projects where the shape changes, 'C'
+    always projects. A projection is a strided 1x1 convolution, followed by batch norm if ``norm``.
+    """
     check_choice("shortcut", shortcut, SHORTCUTS)
     changes = stride != 1 or in_channels != out_channels
     if shortcut == "C" or (shortcut == "B" and changes):
-        return _projection(in_channels, out_channels, stride)
+        conv = conv1x1(in_channels, out_channels, stride)
+        return nn.Sequential(conv, nn.BatchNorm2d(out_channels)) if norm else conv
     if shortcut == "A" and changes:
         return ZeroPadShortcut(in_channels, out_channels, stride)
     return None
@@ -222,7 +117,7 @@ class BasicBlock(nn.Module):
         self.bn1 = nn.BatchNorm2d(out_channels)
         self.conv2 = conv3x3(out_channels, out_channels)
         self.bn2 = nn.BatchNorm2d(out_channels)
-        self.downsample = _shortcut(in_channels, out_channels, stride, shortcut) if self.residual else None
+        self.downsample = make_shortcut(in_channels, out_channels, stride, shortcut) if self.residual else None
         self.drop_prob = drop_prob
         if zero_init_residual:
             nn.init.zeros_(self.bn2.weight)
@@ -259,37 +154,64 @@ class PlainBlock(BasicBlock):
 
 
 class Bottleneck(nn.Module):
-    """1x1 (reduce) -> 3x3 -> 1x1 (expand by ``expansion``), each with batch norm, plus a shortcut.
+    """1x1 (reduce) -> 3x3 in ``cardinality`` groups -> 1x1 (expand), each with batch norm, plus a
+    shortcut (the identity, or a projection where the shape changes): out = relu(F(x) + shortcut(x)).
 
-    As in torchvision ("ResNet v1.5") the stride sits on the 3x3 convolution, not on the first 1x1
-    as in the paper: the 1x1 then sees every pixel, which costs FLOPs and gains about 0.5% top-1 on
-    ImageNet. Parameter names follow torchvision's ``Bottleneck``.
+    ``cardinality=1`` is ResNet's bottleneck: ``mid_channels`` in the middle, ``expansion`` times as
+    many at the output. More groups make it ResNeXt's block (Xie et al. 2017): ``cardinality``
+    parallel paths of ``mid_channels // cardinality`` channels; ``out_channels``, where given,
+    replaces ``mid_channels * expansion``. As in torchvision ("ResNet v1.5") the stride sits on the
+    3x3 convolution, not on the first 1x1 as in the paper: the 1x1 then sees every pixel, which costs
+    FLOPs and gains about 0.5% top-1 on ImageNet. Parameter names follow torchvision's ``Bottleneck``.
     """
 
     def __init__(self, in_channels: int, mid_channels: int, stride: int = 1, expansion: int = 4,
-                 zero_init_residual: bool = False):
+                 zero_init_residual: bool = False, cardinality: int = 1, out_channels: int | None = None):
         super().__init__()
         check_int("in_channels", in_channels)
+        if out_channels is not None:
+            check_int("out_channels", out_channels)
         check_int("mid_channels", mid_channels)
         check_int("stride", stride)
         check_int("expansion", expansion)
-        out_channels = mid_channels * expansion
+        check_int("cardinality", cardinality)
+        if mid_channels % cardinality:
+            raise ValueError(f"mid_channels ({mid_channels}) must be divisible by cardinality, got {cardinality!r}")
+        out_channels = mid_channels * expansion if out_channels is None else out_channels
         self.conv1 = conv1x1(in_channels, mid_channels)
         self.bn1 = nn.BatchNorm2d(mid_channels)
-        self.conv2 = conv3x3(mid_channels, mid_channels, stride)
+        self.conv2 = conv3x3(mid_channels, mid_channels, stride, groups=cardinality)
         self.bn2 = nn.BatchNorm2d(mid_channels)
         self.conv3 = conv1x1(mid_channels, out_channels)
         self.bn3 = nn.BatchNorm2d(out_channels)
-        self.downsample = _shortcut(in_channels, out_channels, stride, "B")
+        self.downsample = make_shortcut(in_channels, out_channels, stride)
         if zero_init_residual:
             nn.init.zeros_(self.bn3.weight)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def branch(self, x: torch.Tensor) -> torch.Tensor:
+        """The residual branch F(x): 1x1-BN-ReLU, (grouped) 3x3-BN-ReLU, 1x1-BN."""
         out = F.relu(self.bn1(self.conv1(x)))
         out = F.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
-        identity = self.downsample(x) if self.downsample is not None else x
-        return F.relu(out + identity)
+        return self.bn3(self.conv3(out))
+
+    def shortcut(self, x: torch.Tensor) -> torch.Tensor:
+        """What the block adds to F(x): x itself, or ``downsample(x)`` where the shape changes."""
+        return self.downsample(x) if self.downsample is not None else x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.branch(x) + self.shortcut(x))
+
+
+class ResNeXtBlock(Bottleneck):
+    """ResNeXt's block (Xie et al. 2017) with the paper's arguments: a :class:`Bottleneck` from
+    ``in_channels`` to ``out_channels`` whose 3x3 convolution has ``cardinality`` groups;
+    ``mid_channels`` defaults to ``out_channels``. Only the constructor differs: the code is Bottleneck's.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, cardinality: int = 4,
+                 mid_channels: int | None = None):
+        super().__init__(in_channels, out_channels if mid_channels is None else mid_channels, stride,
+                         cardinality=cardinality, out_channels=out_channels)
 
 
 class PreActBlock(nn.Module):
@@ -309,8 +231,7 @@ class PreActBlock(nn.Module):
         self.conv1 = conv3x3(in_channels, out_channels, stride)
         self.bn2 = nn.BatchNorm2d(out_channels)
         self.conv2 = conv3x3(out_channels, out_channels)
-        changes = stride != 1 or in_channels != out_channels
-        self.downsample = conv1x1(in_channels, out_channels, stride) if changes else None
+        self.downsample = make_shortcut(in_channels, out_channels, stride, norm=False)
         if zero_init_residual:
             nn.init.zeros_(self.bn2.weight)
 
@@ -325,47 +246,6 @@ class PreActBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.branch(x) + self.shortcut(x)
-
-
-class ResNeXtBlock(nn.Module):
-    """ResNeXt's block (Xie et al. 2017): a bottleneck whose 3x3 convolution is split into
-    ``cardinality`` groups, i.e. that many parallel paths of ``mid_channels // cardinality`` channels.
-
-    1x1 (``in_channels`` -> ``mid_channels``) -> grouped 3x3 (stride here) -> 1x1 (-> ``out_channels``),
-    each with batch norm, plus a shortcut (identity, or a 1x1 projection where the shape changes).
-    ``cardinality=1`` is a plain bottleneck block.
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, cardinality: int = 4,
-                 mid_channels: int | None = None):
-        super().__init__()
-        check_int("in_channels", in_channels)
-        check_int("out_channels", out_channels)
-        check_int("stride", stride)
-        check_int("cardinality", cardinality)
-        mid_channels = out_channels if mid_channels is None else mid_channels
-        check_int("mid_channels", mid_channels)
-        if mid_channels % cardinality:
-            raise ValueError(f"mid_channels ({mid_channels}) must be divisible by cardinality, got {cardinality!r}")
-        self.conv1 = conv1x1(in_channels, mid_channels)
-        self.bn1 = nn.BatchNorm2d(mid_channels)
-        self.conv2 = nn.Conv2d(mid_channels, mid_channels, 3, stride=stride, padding=1, groups=cardinality, bias=False)
-        self.bn2 = nn.BatchNorm2d(mid_channels)
-        self.conv3 = conv1x1(mid_channels, out_channels)
-        self.bn3 = nn.BatchNorm2d(out_channels)
-        self.downsample = _shortcut(in_channels, out_channels, stride, "B")
-
-    def branch(self, x: torch.Tensor) -> torch.Tensor:
-        """The residual branch F(x): 1x1-BN-ReLU, grouped 3x3-BN-ReLU, 1x1-BN."""
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = F.relu(self.bn2(self.conv2(out)))
-        return self.bn3(self.conv3(out))
-
-    def shortcut(self, x: torch.Tensor) -> torch.Tensor:
-        return self.downsample(x) if self.downsample is not None else x
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(self.branch(x) + self.shortcut(x))
 
 
 class PoolingResidualBlock(nn.Module):
@@ -387,7 +267,7 @@ class PoolingResidualBlock(nn.Module):
         self.conv2 = conv3x3(out_channels, out_channels)
         self.bn2 = nn.BatchNorm2d(out_channels)
         self.pool = nn.MaxPool2d(3, stride=2, padding=1)
-        self.downsample = conv1x1(in_channels, out_channels, stride=2)
+        self.downsample = make_shortcut(in_channels, out_channels, stride=2, shortcut="C", norm=False)
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -628,94 +508,3 @@ def cifar_resnet18(num_classes: int = 10, in_channels: int = 3) -> nn.Sequential
     model.add_module("flatten", nn.Flatten())
     model.add_module("fc", nn.Linear(channels, num_classes))
     return model
-
-
-# ---------------------------------------------------------------------------------------------
-# A small transformer: attention and MLP blocks around a residual stream (notebook 07)
-# ---------------------------------------------------------------------------------------------
-NORM_POSITIONS = ("pre", "post")
-
-
-class TransformerBlock(nn.Module):
-    """Self-attention and an MLP, each added to the residual stream, with layer norm placed
-    ``'pre'`` (inside each branch, before it: x + f(LN(x)); GPT-2 and most models since) or
-    ``'post'`` (after each addition: LN(x + f(x)); the original transformer of Vaswani et al. 2017).
-    """
-
-    def __init__(self, d_model: int, heads: int, norm: str = "pre", mlp_ratio: int = 4):
-        super().__init__()
-        check_int("d_model", d_model)
-        check_int("heads", heads)
-        check_choice("norm", norm, NORM_POSITIONS)
-        if d_model % heads:
-            raise ValueError(f"d_model ({d_model}) must be divisible by heads, got {heads!r}")
-        self.heads, self.norm = heads, norm
-        self.qkv = nn.Linear(d_model, 3 * d_model)
-        self.proj = nn.Linear(d_model, d_model)
-        self.fc1 = nn.Linear(d_model, mlp_ratio * d_model)
-        self.fc2 = nn.Linear(mlp_ratio * d_model, d_model)
-        self.ln1 = nn.LayerNorm(d_model)
-        self.ln2 = nn.LayerNorm(d_model)
-
-    def attention(self, x: torch.Tensor) -> torch.Tensor:
-        """Multi-head self-attention over the sequence (every position sees every other)."""
-        batch, length, d = x.shape
-        q, k, v = self.qkv(x).view(batch, length, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
-        out = F.scaled_dot_product_attention(q, k, v)          # (batch, heads, length, d / heads)
-        return self.proj(out.transpose(1, 2).reshape(batch, length, d))
-
-    def mlp(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(F.relu(self.fc1(x)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.norm == "pre":
-            x = x + self.attention(self.ln1(x))
-            return x + self.mlp(self.ln2(x))
-        x = self.ln1(x + self.attention(x))
-        return self.ln2(x + self.mlp(x))
-
-
-def tiny_transformer(depth: int = 6, d_model: int = 32, heads: int = 4, norm: str = "pre", vocab: int = 16,
-                     max_len: int = 16) -> nn.Sequential:
-    """Token and position embeddings, ``depth`` :class:`TransformerBlock` s, a linear head per position.
-
-    Input: token ids of shape (batch, length <= ``max_len``); output: logits (batch, length, vocab).
-    A pre-LN stack ends with a final layer norm (nothing else normalises its stream); post-LN does not
-    need one. Linear weights start Xavier-uniform with zero biases, as in the original transformer that
-    Xiong et al. (2020) analyse; embeddings start small (standard deviation 0.02, as in GPT-2).
-    """
-    check_int("depth", depth)
-    check_int("vocab", vocab, minimum=2)
-    check_int("max_len", max_len)
-    check_choice("norm", norm, NORM_POSITIONS)
-    model = nn.Sequential()
-    model.add_module("embed", TokenEmbedding(vocab, d_model, max_len))
-    model.add_module("blocks", nn.Sequential(*[TransformerBlock(d_model, heads, norm) for _ in range(depth)]))
-    model.add_module("final_ln", nn.LayerNorm(d_model) if norm == "pre" else nn.Identity())
-    model.add_module("head", nn.Linear(d_model, vocab))
-    for m in model.modules():
-        if isinstance(m, nn.Linear):
-            nn.init.xavier_uniform_(m.weight)
-            nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.Embedding):
-            nn.init.normal_(m.weight, std=0.02)
-    return model
-
-
-class TokenEmbedding(nn.Module):
-    """A learned vector per token id plus a learned vector per position."""
-
-    def __init__(self, vocab: int, d_model: int, max_len: int):
-        super().__init__()
-        self.tokens = nn.Embedding(vocab, d_model)
-        self.positions = nn.Embedding(max_len, d_model)
-
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        if ids.dim() != 2 or ids.shape[1] > self.positions.num_embeddings:
-            raise ValueError(f"ids must be (batch, length <= {self.positions.num_embeddings}), got {tuple(ids.shape)}")
-        return self.tokens(ids) + self.positions(torch.arange(ids.shape[1], device=ids.device))
-
-
-def sequence_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy over every position: logits (batch, length, vocab), targets (batch, length)."""
-    return F.cross_entropy(logits.flatten(0, 1), targets.flatten())
