@@ -27,7 +27,10 @@ import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 
+import nbformat  # noqa: E402
 import torch  # noqa: E402
+
+from tools.execute import execute  # noqa: E402
 
 PARTS = ("notebooks", "suite", "explorer", "recorder", "recipe", "trainers")
 TARGETS = {"suite_s": 300, "notebook_s": 90, "notebook_s_04_to_07": 120, "peak_gb": 3.0,
@@ -80,17 +83,10 @@ def clear_caches() -> None:
 def run_notebook(path: Path) -> tuple[float, float]:
     """Execute a copy of the notebook in a fresh kernel (from notebooks/), from scratch; seconds and
     peak RSS in bytes."""
-    import nbformat
-
     clear_caches()
-    from nbclient import NotebookClient
-
     nb = nbformat.read(str(path), as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(PEAK_CELL))
-    start = time.perf_counter()
-    NotebookClient(nb, timeout=900, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
-    seconds = time.perf_counter() - start
+    seconds = execute(nb, path.parent)
     text = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.get("output_type") == "stream")
     peak = float(text.split("PEAK_RSS_BYTES")[1].split()[0])
     return seconds, peak
