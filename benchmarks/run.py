@@ -126,7 +126,7 @@ def bench_suite(repeats: int) -> dict:
 # The gradient-norm explorer: latency of one update, against the bare forward+backward pass
 # ---------------------------------------------------------------------------------------------
 def bench_explorer(repeats: int, quick: bool) -> list[dict]:
-    from helpers import data, gradients, models, widgets
+    from helpers import data, experiments, models, widgets
 
     x, y = data.load_fashion_mnist(train=True, subset=256)
     # Render the PNG exactly as the inline backend does, instead of printing a repr.
@@ -138,7 +138,7 @@ def bench_explorer(repeats: int, quick: bool) -> list[dict]:
         n = 3 if quick else max(10, repeats * 5)
         explorer.controls["depth"].value = depth  # what releasing the slider does: one update() (warm-up)
         totals = [_timed(explorer.update) for _ in range(n)]
-        compute = [_timed(lambda: gradients.mlp_gradient_norms(x, y, depth=depth)) for _ in range(n)]
+        compute = [_timed(lambda: experiments.mlp_gradient_norms(x, y, depth=depth)) for _ in range(n)]
         torch.manual_seed(0)
         net = models.deep_mlp(depth).double()
         x64 = x.double()

@@ -12,9 +12,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .checks import check_choice, check_int
-from .data import sequence_task
-from .models import NORM_POSITIONS, deep_mlp, sequence_loss, tiny_transformer
+from .checks import check_int
 
 WRT = ("weights", "outputs")
 WEIGHT_LAYERS = (nn.Linear, nn.Conv2d)
@@ -86,52 +84,6 @@ def gradient_norms(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor
             raise ValueError(f"layer {name!r} has no weight gradient (no .weight, or unused in the forward pass)")
         norms[name] = weight.grad.norm().item()
     return norms
-
-
-def _check_dtype(dtype: torch.dtype) -> None:
-    if dtype not in (torch.float32, torch.float64):
-        raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
-
-
-def mlp_gradient_norms(inputs: torch.Tensor, targets: torch.Tensor, depth: int = 50, activation: str = "sigmoid",
-                       init: str = "default", batch_norm: bool = False, residual: bool = False,
-                       width: int = 64, seed: int = 0, dtype: torch.dtype = torch.float64,
-                       branch_scale: float = 1.0) -> dict[str, float]:
-    """Per-layer weight-gradient norms of a freshly initialised :func:`~helpers.models.deep_mlp`.
-
-    The network is initialised from its own seed (the global random state is left as it was), so
-    the same settings always give the same numbers. Computed in ``dtype``, float64 by default: in
-    float32 a deep sigmoid network's first-layer gradient underflows to 0. ``branch_scale`` (with
-    ``residual``) starts each branch's learnable scale there; 1 is the plain residual network.
-    Notebook 01's tables and its gradient-norm explorer (:class:`helpers.widgets.GradientExplorer`)
-    use this.
-    """
-    _check_dtype(dtype)
-    scale = None if branch_scale == 1.0 or not residual else branch_scale
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = deep_mlp(depth, width, activation, init, "batch" if batch_norm else None, residual,
-                         in_features=inputs[0].numel(), branch_scale=scale).to(dtype)
-    return gradient_norms(model, inputs.to(dtype), targets)
-
-
-def transformer_gradient_norms(depth: int = 6, norm: str = "pre", seed: int = 0, d_model: int = 32,
-                               batch: int = 64, dtype: torch.dtype = torch.float64) -> dict[str, float]:
-    """Weight-gradient norm of each block's second MLP layer (``blocks.i.fc2``; in the last block, the
-    weight Theorem 1 of Xiong et al. 2020 is about) in a freshly initialised
-    :func:`~helpers.models.tiny_transformer`, pre-LN or post-LN, on one batch of the sequence-reversal
-    task (:func:`helpers.data.sequence_task`).
-
-    Seeded like :func:`mlp_gradient_norms` (global random state untouched); float64 by default.
-    """
-    check_int("depth", depth)
-    check_choice("norm", norm, NORM_POSITIONS)
-    _check_dtype(dtype)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = tiny_transformer(depth, d_model, norm=norm, vocab=16, max_len=12).to(dtype)
-    x, y = sequence_task(batch, "reverse", length=12, vocab=16, seed=seed)
-    return gradient_norms(model, x, y, loss_fn=sequence_loss, layers=[f"blocks.{i}.fc2" for i in range(depth)])
 
 
 def first_last_ratio(norms: dict[str, float]) -> float:

@@ -16,7 +16,8 @@ from IPython.display import Image, clear_output, display
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .gradients import first_last_ratio, mlp_gradient_norms, profile_at_step, transformer_gradient_norms
+from .experiments import ARCHITECTURES, BRANCH_SCALES, explorer_norms
+from .gradients import first_last_ratio, profile_at_step
 from .models import ACTIVATIONS, INITS
 from .plotting import plot_gradient_norms
 
@@ -52,8 +53,6 @@ def _live(name: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # The gradient-norm explorer (notebook 01)
 # ---------------------------------------------------------------------------------------------
-ARCHITECTURES = ("MLP", "pre-LN transformer", "post-LN transformer")
-BRANCH_SCALES = (1.0, 0.5, 0.1, 0.01)
 EXPLORER_DEFAULTS: dict[str, Any] = {"architecture": "MLP", "depth": 50, "activation": "sigmoid", "init": "default",
                                      "batch_norm": False, "residual": False, "branch_scale": 1.0}
 MLP_ONLY = ("activation", "init", "batch_norm", "residual", "branch_scale")
@@ -70,17 +69,6 @@ def explorer_title(settings: dict[str, Any], norms: dict[str, float]) -> str:
                       f", branches x {settings['branch_scale']:g}" if settings["residual"] and
                       settings["branch_scale"] != 1.0 else ""])
     return f"{settings['depth']} {settings['activation']} layers + output layer, {settings['init']} init{extras}:\n{ratio}"
-
-
-def explorer_norms(inputs: torch.Tensor, targets: torch.Tensor, settings: dict[str, Any], width: int = 64,
-                   seed: int = 0) -> dict[str, float]:
-    """The numbers the explorer draws for ``settings``: every layer of the MLP on (inputs, targets), or
-    each transformer block's last MLP layer on the sequence-reversal task."""
-    if settings["architecture"] == "MLP":
-        mlp = {k: v for k, v in settings.items() if k != "architecture"}
-        return mlp_gradient_norms(inputs, targets, width=width, seed=seed, **mlp)
-    norm = "pre" if settings["architecture"].startswith("pre") else "post"
-    return transformer_gradient_norms(settings["depth"], norm, seed=seed)
 
 
 class GradientExplorer:

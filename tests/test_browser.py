@@ -140,7 +140,7 @@ WIDGET_CASES = [
         Step("depth", drag_slider("depth", 0.3)),
         Step("mlp", choose_option("architecture", "MLP")),
         Step("reset", click_button("reset"), back_to_first=True),
-    ), cells=("# Set-up, the same in every notebook", "from helpers import claim, data, gradients",
+    ), cells=("# Set-up, the same in every notebook", "from helpers import claim, data, experiments, gradients",
               "DEPTH, WIDTH, SIZE = 50, 64, 14", "explorer = widgets.GradientExplorer(")),
     # Notebook 04's cells above its widget train six models for the widget and ResNet-18 and a
     # fast recipe for other sections (minutes on a CPU): run only the chain the widget needs.

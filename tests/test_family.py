@@ -164,15 +164,6 @@ def test_sequence_task_targets():
         data.sequence_task(4, "copy")
 
 
-def test_transformer_gradient_norms_are_seeded_and_per_block():
-    a = gradients.transformer_gradient_norms(3, "post", seed=1)
-    assert list(a) == ["blocks.0.fc2", "blocks.1.fc2", "blocks.2.fc2"]
-    assert a == gradients.transformer_gradient_norms(3, "post", seed=1)
-    assert a != gradients.transformer_gradient_norms(3, "pre", seed=1)
-    with pytest.raises(ValueError, match="norm must be one of"):
-        gradients.transformer_gradient_norms(3, "both")
-
-
 def test_train_with_warmup_and_a_sequence_loss():
     torch.manual_seed(0)
     net = models.tiny_transformer(depth=1, d_model=16, heads=2)

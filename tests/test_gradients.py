@@ -90,19 +90,6 @@ def test_recorder_hook_is_removed_when_training_raises():
         gradients.GradientRecorder(net, opt, every=0)
 
 
-def test_mlp_gradient_norms_is_seeded_and_leaves_the_global_random_state_alone():
-    x, y = torch.randn(16, 1, 28, 28), torch.randint(0, 10, (16,))
-    torch.manual_seed(123)
-    before = torch.get_rng_state()
-    a = gradients.mlp_gradient_norms(x, y, depth=5, width=8)
-    assert torch.equal(torch.get_rng_state(), before)
-    assert a == gradients.mlp_gradient_norms(x, y, depth=5, width=8)
-    assert a != gradients.mlp_gradient_norms(x, y, depth=5, width=8, seed=1)
-    assert len(a) == 6 and all(isinstance(v, float) for v in a.values())
-    with pytest.raises(ValueError, match="dtype must be"):
-        gradients.mlp_gradient_norms(x, y, depth=5, dtype=torch.int64)
-
-
 def test_notebook_01_inline_mlp_and_norms_match_the_helpers():
     """Notebook 01 builds the sigmoid MLP and the norm measurement by hand, then uses helpers."""
     import json

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import gradients, widgets
+from helpers import experiments, gradients, widgets
 
 
 @pytest.fixture
@@ -42,8 +42,8 @@ def test_reset_restores_defaults_with_a_single_redraw(batch):
 
 
 def test_same_settings_same_numbers(batch):
-    a = gradients.mlp_gradient_norms(*batch, depth=6, width=8, activation="tanh")
-    b = gradients.mlp_gradient_norms(*batch, depth=6, width=8, activation="tanh")
+    a = experiments.mlp_gradient_norms(*batch, depth=6, width=8, activation="tanh")
+    b = experiments.mlp_gradient_norms(*batch, depth=6, width=8, activation="tanh")
     assert a == b
 
 
@@ -68,11 +68,11 @@ def test_step_slider_view_redraws_the_profile_at_the_chosen_step():
 def test_explorer_switches_to_transformers_and_greys_out_mlp_controls(batch):
     ex = widgets.GradientExplorer(*batch, width=16, depth=6)
     ex.controls["architecture"].value = "post-LN transformer"
-    assert ex.norms == gradients.transformer_gradient_norms(6, "post", seed=0)
+    assert ex.norms == experiments.transformer_gradient_norms(6, "post", seed=0)
     assert "6 post-LN transformer blocks" in ex.figure.axes[0].get_title()
     assert all(ex.controls[name].disabled for name in widgets.MLP_ONLY) and not ex.controls["depth"].disabled
     ex.controls["architecture"].value = "pre-LN transformer"
-    assert ex.norms == gradients.transformer_gradient_norms(6, "pre", seed=0)
+    assert ex.norms == experiments.transformer_gradient_norms(6, "pre", seed=0)
     ex.controls["architecture"].value = "MLP"
     assert not ex.controls["activation"].disabled and ex.controls["branch_scale"].disabled  # residual is off
     assert ex.redraws == 4

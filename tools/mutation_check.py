@@ -30,15 +30,15 @@ MUTATIONS = [
     ("train_or_load: key ignores the seed", "helpers/training.py",
      "train_loader.batch_size, seed, sorted(settings.items())", "train_loader.batch_size, sorted(settings.items())",
      "tests/test_training.py"),
-    ("PoolingResidualBlock: no dropout", "helpers/models.py",
+    ("PoolingResidualBlock: no dropout", "helpers/models/cnn.py",
      "return self.dropout(F.relu(out + self.downsample(x)))", "return F.relu(out + self.downsample(x))",
      "tests/test_blocks.py"),
     ("pick_device: never CUDA", "helpers/runtime.py",
      '    if prefer in ("auto", "cuda") and torch.cuda.is_available():', "    if False:", "tests/test_runtime.py"),
     ("claim: never fails", "helpers/claims.py", "    if not gap > 0:", "    if False:", "tests/test_claims.py"),
-    ("mlp_gradient_norms: reseeds the global RNG", "helpers/gradients.py",
+    ("mlp_gradient_norms: reseeds the global RNG", "helpers/experiments.py",
      "    with torch.random.fork_rng(devices=[]):\n        torch.manual_seed(seed)", "    if True:\n        torch.manual_seed(seed)",
-     "tests/test_gradients.py"),
+     "tests/test_experiments.py"),
 ]
 
 
