@@ -46,7 +46,7 @@ NOTEBOOK_NAME = re.compile(r"\d\d_\w+\.ipynb")
 EXERCISE_NUMBER = re.compile(r"^(?:###\s+Solution\s+(\d+)\b|\*\*(\d+)\.|(\d+)\.\s)")
 CHECK_CALLS = {"claim"}
 SOLUTION_MARKER, CHECK_MARKER = "# SOLUTION", "# CHECK"
-ANSWER_STUB = "Write your answer here: it is a written answer, read by your teacher (no check cell)."
+ANSWER_STUB = "Write your answer here, in words: your teacher reads it."
 # The exercise section's headings as a student sees them: no "Solution" above an empty answer cell.
 STUDENT_HEADINGS = ((re.compile(r"^### Solutions\b", re.M), "### Your answers"),
                     (re.compile(r"^### Solution (\d+)", re.M), r"### Your answer \1"),
