@@ -35,12 +35,17 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 SCREEN = {"width": 1280, "height": 720}
 SHOTS = ("01", "04", "05")   # decks whose prose, code and figure slides are photographed
 
-# Every slide and sub-slide of the deck: its indices, the height of its content (scrollHeight: the
-# section itself is the slide's height), whether it is marked as scrolling, and what it holds.
+# Every slide and sub-slide of the deck: its indices, the height of its content (the section's height
+# while it is let grow to its content; the slide itself is 720 high), whether it is marked as
+# scrolling, and what it holds.
 MEASURED = """() => Reveal.getSlides().map((s) => {
   const i = Reveal.getIndices(s);
   const heading = s.querySelector("h1, h2, h3, h4");
-  return {h: i.h, v: i.v || 0, height: s.scrollHeight, scroll: s.dataset.scroll === "true",
+  const height = s.style.height;
+  s.style.height = "auto";
+  const content = s.scrollHeight;
+  s.style.height = height;
+  return {h: i.h, v: i.v || 0, height: content, scroll: s.dataset.scroll === "true",
           heading: heading ? heading.textContent.replace("¶", "").trim() : "",
           code: s.querySelectorAll(".jp-CodeCell .jp-InputArea").length,
           figures: s.querySelectorAll(".jp-OutputArea-output img").length};

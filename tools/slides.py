@@ -69,7 +69,7 @@ TEMPLATE = """\
 .reveal .slides section .jp-Cell pre { font-size: 15px; line-height: 1.3; white-space: pre-wrap; overflow-wrap: anywhere;
                                         margin: 0; padding: 0; }
 .reveal .slides section .jp-OutputArea-output { padding: 0 8px; }
-.reveal .slides section .jp-MarkdownOutput > p:only-child:has(> em:only-child) { font-size: 18px; }   /* a caption */
+.reveal .slides section [id^='cell-id=caption-'] .jp-RenderedHTMLCommon { font-size: 18px; }   /* a caption */
 .reveal .slides section .jp-OutputArea-output img { margin: 0; }
 .reveal .slides section .jp-OutputArea-output.jp-RenderedHTMLCommon { font-size: 16px; line-height: 1.3; }   /* tables */
 .reveal .slides section .jp-OutputArea-output.jp-RenderedHTMLCommon td,
@@ -304,6 +304,9 @@ def on_slide(block: str, first: bool) -> str | None:
     if first and not b.startswith(("#", "$$", "|", "<")) and not LIST_ITEM.match(b) \
             and len(PLAIN.sub("", block)) > LEAD_CHARS:      # a long first paragraph: its first sentences
         return lead(block, LEAD_CHARS)
+    label, _, rest = block.partition("\n")
+    if not LIST_ITEM.match(b) and LIST_ITEM.match(rest) and len(label) <= TEXT_CHARS:   # "**Label**" and a list
+        return label + "\n\n" + on_slide(rest, False)
     if not LIST_ITEM.match(b):
         keep = first or b.startswith(("#", "$$", "|", "<")) or CAPTION.match(b) or re.match(r"\*\*\d+\.\*\*|\*Solution", b)
         return block if keep else None
@@ -360,7 +363,7 @@ def slide_cells(cell) -> list:
             if notes and out:
                 out.append(notes_cell(notes))
                 notes = []
-            pieces = re.split(r"\n(?=(?:[-*+]|\d+\.) )", shown) if LIST_ITEM.match(shown) else [shown]
+            pieces = [piece for piece in re.split(r"\n+(?=(?:[-*+]|\d+\.) )", shown) if piece.strip()]
             out += [nbformat.v4.new_markdown_cell(piece, metadata={"slideshow": {"slide_type": "-"}}) for piece in pieces]
         if shown != block:
             notes.append(block)
@@ -368,6 +371,9 @@ def slide_cells(cell) -> list:
         out.append(nbformat.v4.new_markdown_cell("", metadata={"slideshow": {"slide_type": "-"}}))
     out[0].metadata = cell.metadata
     out[0]["id"] = cell.get("id", out[0]["id"])
+    for piece in out:
+        if CAPTION.match(piece.source):
+            piece["id"] = "caption-" + piece["id"]   # the style sheet sets captions smaller by it
     if notes:
         out.append(notes_cell(notes))
     return out
