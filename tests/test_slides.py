@@ -200,6 +200,17 @@ def test_long_prose_goes_to_the_notes():
     assert shown[0].metadata["slideshow"]["slide_type"] == "slide"
 
 
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem[:2])
+def test_no_prose_is_lost(notebook):
+    """The notebook is the single source: every line of its markdown is on a slide or in the notes."""
+    nb = nbformat.read(str(notebook), as_version=4)
+    shown = "\n".join(cell.source for cell in slides.deck_notebook(nb).cells)
+    lines = {line.strip() for cell in nb.cells if cell.cell_type == "markdown"
+             for line in slides.BADGE.sub("", cell.source).split("\n") if line.strip()}
+    lost = sorted(line for line in lines if line not in shown)
+    assert not lost, f"{notebook.name}: lines neither on a slide nor in the notes: {lost[:5]}"
+
+
 def test_a_marked_cell_starts_a_scrolling_slide_that_is_not_cut():
     marked = nbformat.v4.new_code_cell("x = 1", metadata={"slides": {"scroll": True}})
     long = [nbformat.v4.new_code_cell("\n".join(f"y{i} = {i}" for i in range(25))) for _ in range(3)]
