@@ -48,7 +48,8 @@ MEASURED = """() => Reveal.getSlides().map((s) => {
   return {h: i.h, v: i.v || 0, height: content, scroll: s.dataset.scroll === "true",
           heading: heading ? heading.textContent.replace("¶", "").trim() : "",
           code: s.querySelectorAll(".jp-CodeCell .jp-InputArea").length,
-          figures: s.querySelectorAll(".jp-OutputArea-output img").length};
+          figures: s.querySelectorAll(".jp-OutputArea-output img").length,
+          notes: (Reveal.getSlideNotes(s) || "").trim().length > 0};
 })"""
 
 # What the slide on screen shows: its indices, its first heading, and the formulas and figures in it
@@ -225,7 +226,7 @@ def test_every_slide_fits_a_720p_screen(decks):
     """Every slide of every deck fits 1280 x 720 without scrolling, or is marked as scrolling."""
     require_browser()
     errors: list[str] = []
-    too_tall, report = [], []
+    problems, report = [], []
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with serve(decks[0].parent) as base, chromium_page(errors) as page:
         page.set_viewport_size(SCREEN)
@@ -237,8 +238,12 @@ def test_every_slide_fits_a_720p_screen(decks):
             measured = page.evaluate(MEASURED)
             tallest = max(m["height"] for m in measured)
             marked = [m for m in measured if m["scroll"]]
-            report.append(f"{deck.name}: {len(measured)} slides, tallest {tallest} px, {len(marked)} scrolling")
-            too_tall += [f"{deck.name} slide {m['h']}.{m['v']} ({m['heading'] or 'continued'}): {m['height']} px"
+            noted = sum(m["notes"] for m in measured)
+            report.append(f"{deck.name}: {len(measured)} slides, tallest {tallest} px, {len(marked)} scrolling, "
+                          f"{noted} with speaker notes")
+            if not noted:
+                problems.append(f"{deck.name}: no slide has speaker notes (the prose not on the slides)")
+            problems += [f"{deck.name} slide {m['h']}.{m['v']} ({m['heading'] or 'continued'}): {m['height']} px"
                          for m in measured if m["height"] > SCREEN["height"] and not m["scroll"]]
             if deck.name[:2] in SHOTS:
                 prose = next(m for m in measured[1:] if not m["code"] and not m["figures"])
@@ -249,5 +254,5 @@ def test_every_slide_fits_a_720p_screen(decks):
                     page.evaluate("new Promise((done) => MathJax.Hub.Queue(done))")
                     page.screenshot(path=str(ARTIFACTS / f"slides_{deck.name[:2]}_{what}.png"))
     print("\n".join(report))
-    assert not too_tall, "slides taller than the 1280 x 720 screen, not marked as scrolling:\n" + "\n".join(too_tall)
+    assert not problems, "slides taller than the 1280 x 720 screen and not marked as scrolling, or decks without notes:\n" + "\n".join(problems)
     assert not errors, f"console errors: {errors}"
