@@ -181,7 +181,8 @@ def test_deck_renders_offline_in_chromium(deck):
 
 def test_deck_shows_no_prompts_or_test_markers(deck):
     text = deck.read_text(encoding="utf-8")
-    for machine in ("NBVAL_", "jp-InputPrompt jp-InputArea-prompt", "jp-OutputPrompt jp-OutputArea-prompt", "In&nbsp;[", "Set-up, the same in every notebook"):
+    for machine in ("NBVAL_", "jp-InputPrompt jp-InputArea-prompt", "jp-OutputPrompt jp-OutputArea-prompt", "In&nbsp;[",
+                    "Set-up, the same in every notebook"):
         assert machine not in text, f"the deck shows {machine!r}"
     assert '<aside class="notes">' in text, "no speaker notes: the notebook's long prose should be in them"
 
@@ -254,5 +255,6 @@ def test_every_slide_fits_a_720p_screen(decks):
                     page.evaluate("new Promise((done) => MathJax.Hub.Queue(done))")
                     page.screenshot(path=str(ARTIFACTS / f"slides_{deck.name[:2]}_{what}.png"))
     print("\n".join(report))
-    assert not problems, "slides taller than the 1280 x 720 screen and not marked as scrolling, or decks without notes:\n" + "\n".join(problems)
+    assert not problems, ("slides taller than the 1280 x 720 screen and not marked as scrolling, or decks "
+                          "without notes:\n" + "\n".join(problems))
     assert not errors, f"console errors: {errors}"

@@ -66,14 +66,14 @@ TEMPLATE = """\
 .reveal .jp-RenderedHTMLCommon h2 { font-size: 34px; }
 .reveal .jp-RenderedHTMLCommon h3 { font-size: 30px; }
 .reveal .jp-RenderedHTMLCommon h4 { font-size: 24px; color: #666; }
-.reveal .slides section .jp-Cell pre { font-size: 15px; line-height: 1.3; white-space: pre-wrap; overflow-wrap: anywhere;
-                                        margin: 0; padding: 0; }
+.reveal .slides section .jp-Cell pre { font-size: 15px; line-height: 1.3; margin: 0; padding: 0;
+                                        white-space: pre-wrap; overflow-wrap: anywhere; }   /* code wraps */
 .reveal .slides section .jp-OutputArea-output { padding: 0 8px; }
 .reveal .slides section [id^='cell-id=caption-'] .jp-RenderedHTMLCommon { font-size: 18px; }   /* a caption */
 .reveal .slides section .jp-OutputArea-output img { margin: 0; }
-.reveal .slides section .jp-OutputArea-output.jp-RenderedHTMLCommon { font-size: 16px; line-height: 1.3; }   /* tables */
-.reveal .slides section .jp-OutputArea-output.jp-RenderedHTMLCommon td,
-.reveal .slides section .jp-OutputArea-output.jp-RenderedHTMLCommon th { padding: 2px 8px; font-size: 15px; line-height: 1.3; }
+.reveal .slides section .jp-OutputArea-output.jp-RenderedHTMLCommon td,   /* tables */
+.reveal .slides section .jp-OutputArea-output.jp-RenderedHTMLCommon th { padding: 2px 8px; font-size: 15px;
+                                                                          line-height: 1.3; }
 .reveal .jp-OutputArea-output img { max-height: 400px;   /* FIGURE_MAX */
   max-width: 100%; width: auto; height: auto; }
 </style>
@@ -308,7 +308,8 @@ def on_slide(block: str, first: bool) -> str | None:
     if not LIST_ITEM.match(b) and LIST_ITEM.match(rest) and len(label) <= TEXT_CHARS:   # "**Label**" and a list
         return label + "\n\n" + on_slide(rest, False)
     if not LIST_ITEM.match(b):
-        keep = first or b.startswith(("#", "$$", "|", "<")) or CAPTION.match(b) or re.match(r"\*\*\d+\.\*\*|\*Solution", b)
+        keep = (first or b.startswith(("#", "$$", "|", "<")) or CAPTION.match(b)
+                or re.match(r"\*\*\d+\.\*\*|\*Solution", b))   # an exercise, a solution
         return block if keep else None
     items = re.split(r"\n(?=\s*(?:[-*+]|\d+\.) )", block)
     return "\n".join(item if len(PLAIN.sub("", item)) <= ITEM_CHARS else lead(item, ITEM_CHARS, 1) for item in items)
@@ -364,7 +365,8 @@ def slide_cells(cell) -> list:
                 out.append(notes_cell(notes))
                 notes = []
             pieces = [piece for piece in re.split(r"\n+(?=(?:[-*+]|\d+\.) )", shown) if piece.strip()]
-            out += [nbformat.v4.new_markdown_cell(piece, metadata={"slideshow": {"slide_type": "-"}}) for piece in pieces]
+            out += [nbformat.v4.new_markdown_cell(piece, metadata={"slideshow": {"slide_type": "-"}})
+                    for piece in pieces]
         if shown != block:
             notes.append(block)
     if not out:
