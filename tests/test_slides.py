@@ -192,6 +192,13 @@ def test_code_as_a_slide_shows_it():
     assert slides.for_slides(code) == "x = 1\n# a comment a reader wants\nprint(x)"
 
 
+def test_cut_prose_leaves_no_markup_open():
+    assert slides.lead("**Bold lead** (x): aaa *bbb ccc* ddd eee fff ggg", 28, 1) == "**Bold lead** (x): aaa …"
+    assert slides.lead("One. Two two. Three three three.", 12) == "One. …"
+    caption = "*Figure: " + "a long caption, " * 40 + "the end.*"
+    assert slides.on_slide(caption, True) == caption, "a caption is cut"
+
+
 def test_long_prose_goes_to_the_notes():
     cell = nbformat.v4.new_markdown_cell("## A section\n\nThe point.\n\nA long explanation.\n\n$$a = b$$",
                                          metadata={"slideshow": {"slide_type": "slide"}})

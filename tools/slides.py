@@ -33,10 +33,12 @@ an image on the web, and a slide has no use for it.
 from __future__ import annotations
 
 import argparse
+import base64
 import copy
 import importlib.util
 import re
 import shutil
+import struct
 import sys
 from pathlib import Path
 
@@ -74,8 +76,8 @@ TEMPLATE = """\
 .reveal .slides section .jp-OutputArea-output.jp-RenderedHTMLCommon td,   /* tables */
 .reveal .slides section .jp-OutputArea-output.jp-RenderedHTMLCommon th { padding: 2px 8px; font-size: 15px;
                                                                           line-height: 1.3; }
-.reveal .jp-OutputArea-output img { max-height: 400px;   /* FIGURE_MAX */
-  max-width: 100%; width: auto; height: auto; }
+.reveal .jp-OutputArea-output img { max-height: 460px;   /* FIGURE_MAX */
+  max-width: 100%; }
 </style>
 {%- endblock html_head_css -%}
 {%- block html_head_js_mathjax -%}
@@ -166,7 +168,8 @@ BUDGET = 600                       # estimated height a slide may fill (the rest
 TEXT_LINE, TEXT_CHARS = 30, 102    # markdown: 22 px text, line height 1.35; characters on a line
 CODE_LINE, CODE_CHARS = 20, 130    # code and text output: 15 px monospace, line height 1.3
 HEADING_PX = {1: 70, 2: 60, 3: 52, 4: 44}
-FIGURE_MAX = 400                   # CSS max-height of a figure on a slide
+FIGURE_MAX = 460                   # the most height a figure takes on a slide (and CSS max-height)
+FIGURE_ZOOM = 1.5                  # a small figure is shown up to this much larger
 OUTPUT_LINES = 14                  # a text output longer than this is cut, with "…"
 SETUP_CELL = "# Set-up, the same in every notebook"
 MACHINE = re.compile(r"^\s*# NBVAL_\w+\s*\n(\s*# \(.*\)\s*\n)?", re.M)
@@ -230,16 +233,19 @@ def output_text(output) -> str | None:
     return data.get("text/plain")
 
 
+def figure_size(png: str) -> tuple[int, int]:
+    """The size at which a figure (base64 PNG) is shown: its own, enlarged up to 1.5 times or made
+    smaller so that it fits the slide's width and FIGURE_MAX."""
+    w, h = struct.unpack(">II", base64.b64decode(png[:64])[16:24])
+    scale = min(FIGURE_ZOOM, (WIDTH - 80) / w, FIGURE_MAX / h)
+    return round(w * scale), round(h * scale)
+
+
 def image_height(output) -> float:
     """Estimated height of a figure or HTML output on a slide (0 for text)."""
     data = output.get("data", {})
-    png = data.get("image/png")
-    if png:
-        import base64
-        import struct
-        head = base64.b64decode(png[:64])
-        w, h = struct.unpack(">II", head[16:24])
-        return min(h * min(1.0, (WIDTH - 80) / w), FIGURE_MAX) + 16
+    if "image/png" in data:
+        return figure_size(data["image/png"])[1] + 16
     if "text/html" in data:
         return 26 * data["text/html"].count("<tr") + 30
     return 0
@@ -301,7 +307,7 @@ def on_slide(block: str, first: bool) -> str | None:
     Kept: the heading and first paragraph, formulas, tables, figure captions, exercises, lists (a long
     item cut to its first sentence)."""
     b = block.lstrip()
-    if first and not b.startswith(("#", "$$", "|", "<")) and not LIST_ITEM.match(b) \
+    if first and not b.startswith(("#", "$$", "|", "<")) and not LIST_ITEM.match(b) and not CAPTION.match(b) \
             and len(PLAIN.sub("", block)) > LEAD_CHARS:      # a long first paragraph: its first sentences
         return lead(block, LEAD_CHARS)
     label, _, rest = block.partition("\n")
@@ -324,8 +330,11 @@ def lead(text: str, limit: int, sentences: int = 99) -> str:
     short = flat[:fits[-1]] if fits else flat[:ends[0]]
     if len(PLAIN.sub("", short)) > limit:
         short = short[:limit].rsplit(" ", 1)[0]
-        if short.count("**") % 2 or short.count("`") % 2 or short.count("$") % 2:   # no markup left open
-            short = short[:max(short.rfind("**"), short.rfind("`"), short.rfind("$"))].rstrip()
+    for mark in ("**", "`", "$"):   # no markup left open: cut before the mark that opens it
+        if short.count(mark) % 2:
+            short = short[:short.rfind(mark)].rstrip()
+    if short.replace("**", "").count("*") % 2:
+        short = short[:short.replace("**", "\0\0").rfind("*")].rstrip()
     return short if short == flat else short + " …"
 
 
@@ -345,6 +354,9 @@ def slide_cells(cell) -> list:
         cell.outputs = [o for o in cell.outputs if WIDGET not in o.get("data", {})]
         for output in cell.outputs:
             shorten(output)
+            if "image/png" in output.get("data", {}):   # shown at figure_size: width and height set
+                width, height = figure_size(output.data["image/png"])
+                output.setdefault("metadata", {})["image/png"] = {"width": width, "height": height}
         notes = cut_to_fit(cell)
         if is_figure(cell) and cell.source.strip():    # the code, then the figure: they may go on two slides
             figure = nbformat.v4.new_code_cell(cell.source, outputs=cell.outputs,
