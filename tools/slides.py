@@ -168,6 +168,7 @@ BUDGET = 600                       # estimated height a slide may fill (the rest
 TEXT_LINE, TEXT_CHARS = 30, 102    # markdown: 22 px text, line height 1.35; characters on a line
 CODE_LINE, CODE_CHARS = 20, 130    # code and text output: 15 px monospace, line height 1.3
 HEADING_PX = {1: 70, 2: 60, 3: 52, 4: 44}
+WIDOW_SLACK = 70                   # how far past BUDGET the last items of a list may go to stay together
 FIGURE_MAX = 460                   # the most height a figure takes on a slide (and CSS max-height)
 FIGURE_ZOOM = 1.5                  # a small figure is shown up to this much larger
 OUTPUT_LINES = 14                  # a text output longer than this is cut, with "…"
@@ -417,13 +418,30 @@ def paginate(cells: list) -> list:
                 and CAPTION.match(following.source.lstrip()):
             height += cell_height(following)
         caption = cell.cell_type == "markdown" and CAPTION.match(cell.source.lstrip()) and out and is_figure(out[-1])
-        if kind not in ("slide", "subslide") and not scrolling and not caption and used > 0 and used + height > BUDGET:
+        tail = list_tail(cells[i:])
+        widow = tail and used + tail <= BUDGET + WIDOW_SLACK   # the last items of a list stay with the others
+        if kind not in ("slide", "subslide") and not scrolling and not caption and not widow and used > 0 \
+                and used + height > BUDGET:
             out.append(nbformat.v4.new_markdown_cell(f"#### {title} (continued)",
                                                      metadata={"slideshow": {"slide_type": "subslide"}}))
             used = HEADING_PX[4]
         out.append(cell)
         used += height if not caption else 0
     return out
+
+
+def list_tail(cells: list) -> float:
+    """The height of the list items that open ``cells`` when they are the last two or fewer of their
+    list (else 0): they are kept with the items before them rather than left alone on a slide."""
+    items = []
+    for cell in cells:
+        kind = cell.metadata["slideshow"]["slide_type"]
+        if kind == "notes":
+            continue
+        if kind != "-" or cell.cell_type != "markdown" or not LIST_ITEM.match(cell.source):
+            break
+        items.append(cell)
+    return sum(cell_height(c) for c in items) if 0 < len(items) <= 2 else 0
 
 
 def deck_notebook(nb):
