@@ -158,7 +158,8 @@ slides: setup $(SLIDES_STAMP)
 	@echo "== phase: slides"
 	PYTHONPATH=$(SLIDES_DIR) $(BIN)/python tools/slides.py
 
-# Notebook 03's deck in headless Chromium with the network shut: title, formula, figure, no console error.
+# Notebook 03's deck in headless Chromium with the network shut: title, formula, figure, no console error;
+# every deck's slides measured at 1280 x 720: one taller than the screen fails unless marked scrolling.
 test-slides: setup $(SLIDES_STAMP)
 	@echo "== phase: slide tests"
 	PYTHONPATH=$(SLIDES_DIR) $(BIN)/python -m pytest -q -p no:cacheprovider -o addopts="" tests/test_slides.py
