@@ -1,0 +1,86 @@
+"""helpers.checkpoints and tools/train_checkpoints.py, on a tiny network trained for a few steps."""
+import json
+import shutil
+
+import pytest
+import torch
+
+from helpers import checkpoints
+from tools import train_checkpoints
+
+TINY = {"name": "tiny", "architecture": "cifar_resnet(8, 4)"}
+TINY_DATA = dict(train_checkpoints.DATA, train_subset=256, size=8)
+TINY_RECIPE = dict(train_checkpoints.RECIPE, batch=128, lrs=[0.05], min_epochs=1)
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("checkpoints")
+    e = train_checkpoints.train_one(TINY, TINY_RECIPE, TINY_DATA, folder, max_epochs_per_lr=2, progress=False)
+    train_checkpoints.write_manifest([e], folder)
+    return folder
+
+
+def test_trainer_writes_a_manifest_entry_with_everything_recorded(shipped):
+    e = checkpoints.entry("tiny", shipped)
+    for key in ("name", "file", "sha256", "bytes", "architecture", "data", "recipe", "final_train_loss",
+                "train_accuracy", "test_accuracy", "loss_per_epoch", "wall_seconds", "machine"):
+        assert key in e, key
+    assert e["epochs"] == len(e["loss_per_epoch"]) <= 2 and e["final_train_loss"] == e["loss_per_epoch"][-1]
+    assert checkpoints.available(shipped) == ["tiny"] and (shipped / e["file"]).stat().st_size == e["bytes"]
+    assert "threads" in e["machine"] and torch.__version__ in e["machine"]
+
+
+def test_load_returns_the_trained_network_in_eval_mode(shipped):
+    from safetensors.torch import load_file
+
+    model = checkpoints.load("tiny", shipped)
+    assert not model.training
+    saved = load_file(str(shipped / "tiny.safetensors"))
+    assert all(torch.equal(v, saved[k]) for k, v in model.state_dict().items())
+
+
+def copy_of(shipped, tmp_path):
+    folder = tmp_path / "copy"
+    shutil.copytree(shipped, folder)
+    return folder
+
+
+def test_missing_truncated_and_altered_files_are_named(shipped, tmp_path):
+    folder = copy_of(shipped, tmp_path)
+    path = folder / "tiny.safetensors"
+    raw = path.read_bytes()
+    path.write_bytes(raw[:-100])
+    with pytest.raises(checkpoints.CheckpointError, match=r"'tiny'.*tiny\.safetensors.*truncated.*make checkpoints NAME=tiny"):
+        checkpoints.load("tiny", folder)
+    altered = bytearray(raw)
+    altered[-1] ^= 0xFF
+    path.write_bytes(bytes(altered))
+    with pytest.raises(checkpoints.CheckpointError, match=r"'tiny'.*sha256.*altered.*make checkpoints NAME=tiny"):
+        checkpoints.load("tiny", folder)
+    path.unlink()
+    with pytest.raises(checkpoints.CheckpointError, match=r"'tiny'.*missing.*make checkpoints NAME=tiny"):
+        checkpoints.load("tiny", folder)
+
+
+def test_weights_that_do_not_fit_the_architecture_are_refused(shipped, tmp_path):
+    folder = copy_of(shipped, tmp_path)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["networks"][0]["architecture"] = "cifar_resnet(8, 6)"    # another width: shapes differ
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(checkpoints.CheckpointError, match=r"do not fit cifar_resnet\(8, 6\)"):
+        checkpoints.load("tiny", folder)
+
+
+def test_unknown_names_and_unsafe_calls_are_refused(shipped):
+    with pytest.raises(ValueError, match=r"name must be one of \['tiny'\]"):
+        checkpoints.load("resnet1000", shipped)
+    for call in ("__import__('os').system('true')", "cifar_resnet(20, width=len('x'))", "cifar_resnet(20"):
+        with pytest.raises(ValueError, match="call"):
+            checkpoints.build(call)
+    assert sum(p.numel() for p in checkpoints.build("cifar_resnet(8, 4, residual=False)").parameters()) > 0
+
+
+def test_a_missing_manifest_says_how_to_make_it(tmp_path):
+    with pytest.raises(checkpoints.CheckpointError, match="make checkpoints"):
+        checkpoints.available(tmp_path)
