@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   := data/FashionMNIST/raw/t10k-labels-idx1-ubyte
 
-.PHONY: lab test check test-ipywidgets7 test-elsewhere test-portability test-colab test-nbgrader test-slides student slides claims setup data figures benchmark clean
+.PHONY: checkpoints lab test check test-ipywidgets7 test-elsewhere test-portability test-colab test-nbgrader test-slides student slides claims setup data figures benchmark clean
 
 setup: $(STAMP) $(DATA)
 
@@ -163,6 +163,11 @@ slides: setup $(SLIDES_STAMP)
 test-slides: setup $(SLIDES_STAMP)
 	@echo "== phase: slide tests"
 	PYTHONPATH=$(SLIDES_DIR) $(BIN)/python -m pytest -q -p no:cacheprovider -o addopts="" tests/test_slides.py
+
+# The trained networks that notebooks 05 and 06 analyse (checkpoints/, tools/train_checkpoints.py):
+# `make checkpoints` trains those missing, `make checkpoints NAME="resnet56 plain56"` trains these again.
+checkpoints: setup
+	$(BIN)/python tools/train_checkpoints.py $(NAME)
 
 figures: setup
 	$(BIN)/python figures/make_figures.py
