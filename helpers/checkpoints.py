@@ -16,11 +16,13 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import time
 from pathlib import Path
 
+import torch
 from torch import nn
 
-from . import models
+from . import data, models, runtime, training
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDER = ROOT / "checkpoints"
@@ -28,6 +30,43 @@ MANIFEST = FOLDER / "manifest.json"
 # The functions an architecture call may name: every network builder of helpers.models.
 BUILDERS = ("cifar_resnet", "plain_cnn", "densenet", "deep_mlp", "cifar_resnet18", "d2l_resnet18",
             "five_stage_resnet")
+
+
+# The recipe: SGD with Nesterov momentum 0.9, weight decay 5e-4, batch 128, no augmentation, the learning
+# rate in three stages. A stage ends when one more epoch changes the mean training loss by less than
+# `change` (relative), after at least `min_epochs` and at most `max_epochs` epochs. A network is
+# "converged" when its last stage ended by that rule, not by its epoch limit (recorded per network).
+RECIPE = {"optimizer": "sgd", "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4, "batch": 128,
+          "augmentation": None, "change": 0.02,
+          "stages": [{"lr": 0.1, "min_epochs": 3, "max_epochs": 15}, {"lr": 0.01, "min_epochs": 2, "max_epochs": 8},
+                     {"lr": 0.001, "min_epochs": 2, "max_epochs": 4}]}
+
+
+def _spec(name: str, architecture: str, size: int, subset: int, seed: int, used_by: str) -> dict:
+    return {"name": name, "architecture": architecture, "used_by": used_by, "seed": seed,
+            "data": {"dataset": "Fashion-MNIST", "train_subset": subset, "size": size, "subset_seed": seed,
+                     "test": f"the whole Fashion-MNIST test set (10,000 images) at {size}x{size}"}}
+
+
+# Notebook 05: ResNet-56 and its plain twin, a plain-20 that learns, and a one-hidden-layer MLP as the
+# trivial baseline, on 20,000 training images at 16x16. Notebook 06: the family at 14x14 on 10,000
+# images, two seeds (seed s draws both the weights and the training subset), the MLP baseline,
+# ResNet-20 with stochastic depth, and a plain-20 for He et al.'s Fig. 7.
+NETWORKS = [
+    _spec("resnet56", "cifar_resnet(56, 8)", 16, 20_000, 0, "05"),
+    _spec("plain56", "cifar_resnet(56, 8, residual=False)", 16, 20_000, 0, "05"),
+    _spec("plain20-16px", "cifar_resnet(20, 8, residual=False)", 16, 20_000, 0, "05"),
+    _spec("mlp-16px", "deep_mlp(1, 340, 'relu', 'kaiming', in_features=256)", 16, 20_000, 0, "05"),
+    _spec("plain20-s0", "cifar_resnet(20, 8, residual=False)", 14, 10_000, 0, "06"),
+    *[_spec(f"{name}-s{seed}", call, 14, 10_000, seed, "06") for seed in (0, 1) for name, call in (
+        ("resnet20", "cifar_resnet(20, 8)"),
+        ("preact20", "cifar_resnet(20, 8, block='preact')"),
+        ("resnext29", "cifar_resnet(29, 16, block='resnext', cardinality=4)"),
+        ("densenet28", "densenet((4, 4, 4), growth_rate=10)"),
+        ("mlp", "deep_mlp(1, 340, 'relu', 'kaiming', in_features=196)"),
+        ("stochastic20", "cifar_resnet(20, 8, stochastic_depth=0.5)"))],
+]
+NAMES = [n["name"] for n in NETWORKS]
 
 
 class CheckpointError(RuntimeError):
@@ -77,6 +116,66 @@ def sha256(path: Path) -> str:
         for block in iter(lambda: file.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def spec(name: str) -> dict:
+    """The entry of :data:`NETWORKS` for ``name``: architecture call, data, seed."""
+    if name not in NAMES:
+        raise ValueError(f"name must be one of {NAMES}, got {name!r}")
+    return next(n for n in NETWORKS if n["name"] == name)
+
+
+def _loaders(data_spec: dict, batch: int, device: torch.device):
+    loader, _ = data.fashion_mnist_loaders(batch_size=batch, subset=data_spec["train_subset"],
+                                           size=data_spec["size"], seed=data_spec["subset_seed"])
+    test = tuple(t.to(device) for t in data.load_fashion_mnist(False, size=data_spec["size"]))
+    return loader, test
+
+
+def train(name: str, recipe: dict = RECIPE, network: dict | None = None, device: torch.device | str | None = None,
+          progress: bool = False, log=print) -> tuple[nn.Module, dict]:
+    """Train network ``name`` of :data:`NETWORKS` from scratch (or ``network``, a spec of the same form)
+    with ``recipe``; return it in eval mode and its measurements (curve, accuracies, time)."""
+    network = network or spec(name)
+    device = torch.device(device) if device is not None else runtime.pick_device()
+    runtime.seed_everything(network["seed"])
+    model = build(network["architecture"]).to(device)
+    loader, test = _loaders(network["data"], recipe["batch"], device)
+    opt = training.make_optimizer(model, recipe["optimizer"], recipe["stages"][0]["lr"], recipe["momentum"],
+                                  recipe["weight_decay"])
+    curve, lrs, by_rule, start = [], [], False, time.perf_counter()
+    for stage in recipe["stages"]:
+        for group in opt.param_groups:
+            group["lr"] = stage["lr"]
+        by_rule = False
+        for epoch in range(stage["max_epochs"]):
+            history = training.train(model, loader, epochs=1, optimizer=opt, device=device, progress=progress)
+            curve.append(history.final_loss)
+            lrs.append(stage["lr"])
+            change = abs(curve[-1] - curve[-2]) / curve[-2] if len(curve) > 1 else 1.0
+            log(f"  {network['name']}: epoch {len(curve)}, lr {stage['lr']}, training loss {curve[-1]:.4f} "
+                f"(change {change:.1%})")
+            if epoch + 1 >= stage["min_epochs"] and change < recipe["change"]:
+                by_rule = True
+                break
+    seconds = time.perf_counter() - start
+    model.eval()
+    train_loss, train_acc = training.evaluate(model, loader, device)
+    test_loss, test_acc = training.evaluate(model, test, device)
+    return model, {"epochs": len(curve), "lr_per_epoch": lrs, "loss_per_epoch": [round(v, 5) for v in curve],
+                   "converged": by_rule, "final_train_loss": round(curve[-1], 5),
+                   "train_loss_eval_mode": round(train_loss, 5), "train_accuracy": round(train_acc, 5),
+                   "test_loss": round(test_loss, 5), "test_accuracy": round(test_acc, 5),
+                   "wall_seconds": round(seconds, 1)}
+
+
+def test_accuracy(name: str, model: nn.Module | None = None, folder: Path = FOLDER) -> float:
+    """Network ``name``'s accuracy on the test set its manifest entry records (the whole test set)."""
+    e = entry(name, folder)
+    model = model if model is not None else load(name, folder)
+    device = next(model.parameters()).device
+    _, test = _loaders(e["data"], 1000, device)
+    return training.evaluate(model, test, device)[1]
 
 
 def load(name: str, folder: Path = FOLDER) -> nn.Module:

@@ -8,15 +8,15 @@ import torch
 from helpers import checkpoints
 from tools import train_checkpoints
 
-TINY = {"name": "tiny", "architecture": "cifar_resnet(8, 4)"}
-TINY_DATA = dict(train_checkpoints.DATA, train_subset=256, size=8)
-TINY_RECIPE = dict(train_checkpoints.RECIPE, batch=128, lrs=[0.05], min_epochs=1)
+TINY = dict(checkpoints.NETWORKS[0], name="tiny", architecture="cifar_resnet(8, 4)",
+            data=dict(checkpoints.NETWORKS[0]["data"], train_subset=256, size=8))
+TINY_RECIPE = dict(checkpoints.RECIPE, stages=[{"lr": 0.05, "min_epochs": 1, "max_epochs": 2}])
 
 
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory):
     folder = tmp_path_factory.mktemp("checkpoints")
-    e = train_checkpoints.train_one(TINY, TINY_RECIPE, TINY_DATA, folder, max_epochs_per_lr=2, progress=False)
+    e = train_checkpoints.train_and_save(TINY, TINY_RECIPE, folder, progress=False)
     train_checkpoints.write_manifest([e], folder)
     return folder
 
@@ -29,6 +29,30 @@ def test_trainer_writes_a_manifest_entry_with_everything_recorded(shipped):
     assert e["epochs"] == len(e["loss_per_epoch"]) <= 2 and e["final_train_loss"] == e["loss_per_epoch"][-1]
     assert checkpoints.available(shipped) == ["tiny"] and (shipped / e["file"]).stat().st_size == e["bytes"]
     assert "threads" in e["machine"] and torch.__version__ in e["machine"]
+    assert e["lr_per_epoch"] == [0.05] * e["epochs"] and e["converged"] == (e["epochs"] < 2 or
+                                                                            abs(e["loss_per_epoch"][1] / e["loss_per_epoch"][0] - 1) < 0.02)
+    assert abs(checkpoints.test_accuracy("tiny", folder=shipped) - e["test_accuracy"]) < 1e-4
+
+
+def test_every_recipe_stage_ends_by_the_rule_or_its_limit():
+    losses = iter([2.0, 1.0, 0.99, 0.5, 0.4, 0.398])      # epochs 3 and 6 change the loss by < 2 %
+    seen = []
+
+    class Fake:
+        def __init__(self):
+            self.final_loss = next(losses)
+
+    recipe = dict(TINY_RECIPE, stages=[{"lr": 0.1, "min_epochs": 2, "max_epochs": 5},
+                                       {"lr": 0.01, "min_epochs": 2, "max_epochs": 3}])
+    import helpers.training as training
+    original = training.train
+    training.train = lambda *args, **kwargs: seen.append(kwargs["optimizer"].param_groups[0]["lr"]) or Fake()
+    try:
+        _, measured = checkpoints.train("tiny", recipe, network=TINY, device="cpu")
+    finally:
+        training.train = original
+    assert seen == [0.1, 0.1, 0.1, 0.01, 0.01, 0.01] and measured["converged"]
+    assert measured["loss_per_epoch"] == [2.0, 1.0, 0.99, 0.5, 0.4, 0.398]
 
 
 def test_load_returns_the_trained_network_in_eval_mode(shipped):
@@ -84,3 +108,22 @@ def test_unknown_names_and_unsafe_calls_are_refused(shipped):
 def test_a_missing_manifest_says_how_to_make_it(tmp_path):
     with pytest.raises(checkpoints.CheckpointError, match="make checkpoints"):
         checkpoints.available(tmp_path)
+
+
+def test_every_network_of_the_list_is_shipped_and_converged():
+    shipped = checkpoints.available()
+    assert shipped == checkpoints.NAMES, "checkpoints/manifest.json lists other networks than helpers.checkpoints.NETWORKS"
+    total = 0
+    for network in checkpoints.NETWORKS:
+        e = checkpoints.entry(network["name"])
+        assert (e["architecture"], e["data"], e["recipe"]) == (network["architecture"], network["data"], checkpoints.RECIPE)
+        total += e["bytes"]
+    assert total < 25e6
+
+
+@pytest.mark.parametrize("name", checkpoints.NAMES)
+def test_a_shipped_network_loads_and_scores_what_its_manifest_says(name):
+    # sha256 and shapes are checked by load; the accuracy is re-measured on the recorded test set
+    # (under whatever CPU kernels and threads this run has: CI runs it under several).
+    recorded = checkpoints.entry(name)["test_accuracy"]
+    assert abs(checkpoints.test_accuracy(name) - recorded) <= 0.003
