@@ -66,7 +66,8 @@ test-elsewhere: setup $(DATA)
 
 test-portability: setup
 	@echo "== nbval under $(OTHER_CPU), started $$(date +%T)"
-	env $(OTHER_CPU) $(BIN)/python -m pytest $(NOTEBOOKS) -q || { echo "== nbval FAILED under $(OTHER_CPU)"; exit 1; }
+	env $(OTHER_CPU) $(BIN)/python -m pytest $(NOTEBOOKS) tests/test_checkpoints.py -k "ipynb or shipped" -q \
+	  || { echo "== nbval FAILED under $(OTHER_CPU)"; exit 1; }
 	@echo "== nbval passed under $(OTHER_CPU), finished $$(date +%T)"
 
 # Colab's own versions (colab-versions.txt): a second environment with Colab's Python, torch,
@@ -81,7 +82,7 @@ COLAB_PY       := $(shell sed -n 's/^\# python //p' $(COLAB_VERSIONS))
 COLAB_PYTHON   ?= $(shell for p in $(HOME)/.pyenv/versions/$(COLAB_PY)*/bin/python$(COLAB_PY) $$(command -v python$(COLAB_PY)); do \
                     $$p -c 'import sys; assert "%d.%d" % sys.version_info[:2] == "$(COLAB_PY)"' 2>/dev/null && echo $$p && break; done)
 # Not on Colab's list but needed to run the notebooks and the tests here: left to pip, under the pins.
-COLAB_EXTRAS   := pandas scipy tqdm requests Pillow "ipykernel<7" matplotlib-inline nbval pytest
+COLAB_EXTRAS   := pandas scipy tqdm requests Pillow "ipykernel<7" matplotlib-inline nbval pytest safetensors
 
 $(COLAB_VENV)/.installed: $(COLAB_VERSIONS)
 	@echo "== Colab's environment (build), started $$(date +%T)"
@@ -98,6 +99,7 @@ test-colab: $(COLAB_VENV)/.installed $(DATA)
 	$(COLAB_VENV)/bin/python tools/colab_versions.py $(COLAB_VERSIONS)
 	env $(COLAB_CPU) $(COLAB_VENV)/bin/python -m pytest -p no:cacheprovider -o addopts="" -q --nbval-lax \
 	  --nbval-current-env --nbval-cell-timeout=600 -W "ignore::DeprecationWarning" $(NOTEBOOKS) tests/test_widgets.py \
+	  tests/test_checkpoints.py \
 	  || { echo "== Colab's versions FAILED under $(COLAB_CPU)"; exit 1; }
 	@echo "== Colab's versions passed under $(COLAB_CPU), finished $$(date +%T)"
 

@@ -203,3 +203,11 @@ def load(name: str, folder: Path = FOLDER) -> nn.Module:
         raise CheckpointError(f"checkpoint {name!r}: the weights in {path} do not fit {e['architecture']}: {error}; "
                               f"{rebuild}") from error
     return model.eval()
+
+
+def trained(name: str, retrain: bool = False, device: torch.device | str | None = None) -> nn.Module:
+    """Network ``name`` trained, in eval mode on ``device``: loaded from its checkpoint, or with
+    ``retrain=True`` trained again from scratch by :func:`train` (what ``make checkpoints`` runs)."""
+    device = torch.device(device) if device is not None else runtime.pick_device()
+    model = train(name, device=device)[0] if retrain else load(name)
+    return model.to(device).eval()

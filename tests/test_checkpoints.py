@@ -96,6 +96,11 @@ def test_weights_that_do_not_fit_the_architecture_are_refused(shipped, tmp_path)
         checkpoints.load("tiny", folder)
 
 
+def test_two_trainers_never_claim_the_same_network(tmp_path):
+    assert train_checkpoints.claim("resnet56", tmp_path) and not train_checkpoints.claim("resnet56", tmp_path)
+    assert train_checkpoints.claim("plain56", tmp_path)
+
+
 def test_unknown_names_and_unsafe_calls_are_refused(shipped):
     with pytest.raises(ValueError, match=r"name must be one of \['tiny'\]"):
         checkpoints.load("resnet1000", shipped)
