@@ -34,10 +34,12 @@ BUILDERS = ("cifar_resnet", "plain_cnn", "densenet", "deep_mlp", "cifar_resnet18
 
 # The recipe: SGD with Nesterov momentum 0.9, weight decay 5e-4, batch 128, no augmentation, the learning
 # rate in three stages. A stage ends when one more epoch changes the mean training loss by less than
-# `change` (relative), after at least `min_epochs` and at most `max_epochs` epochs. A network is
-# "converged" when its last stage ended by that rule, not by its epoch limit (recorded per network).
+# `change` (2 %) or by less than `change_absolute` (0.005: near a loss of 0, where a network memorises
+# its training set, a relative change says nothing), after at least `min_epochs` and at most
+# `max_epochs` epochs. A network is "converged" when its last stage ended by that rule, not by its
+# epoch limit (recorded per network; `replay` re-derives it from the recorded curve).
 RECIPE = {"optimizer": "sgd", "momentum": 0.9, "nesterov": True, "weight_decay": 5e-4, "batch": 128,
-          "augmentation": None, "change": 0.02,
+          "augmentation": None, "change": 0.02, "change_absolute": 0.005,
           "stages": [{"lr": 0.1, "min_epochs": 3, "max_epochs": 15}, {"lr": 0.01, "min_epochs": 2, "max_epochs": 8},
                      {"lr": 0.001, "min_epochs": 2, "max_epochs": 4}]}
 
@@ -125,6 +127,33 @@ def spec(name: str) -> dict:
     return next(n for n in NETWORKS if n["name"] == name)
 
 
+def plateaued(curve: list[float], recipe: dict = RECIPE) -> bool:
+    """Whether the last epoch of ``curve`` (mean training loss per epoch) changed the loss by less
+    than the recipe's relative or absolute tolerance."""
+    if len(curve) < 2:
+        return False
+    change = abs(curve[-1] - curve[-2])
+    return change < recipe["change"] * curve[-2] or change < recipe["change_absolute"]
+
+
+def replay(curve: list[float], recipe: dict = RECIPE) -> tuple[list[float], bool]:
+    """The learning rate of every epoch that ``recipe`` gives for a training curve, and whether the
+    last stage ended by the rule: training is run by this same decision, so a manifest entry's
+    ``lr_per_epoch`` and ``converged`` must equal ``replay`` of its ``loss_per_epoch``."""
+    lrs, i, by_rule = [], 0, False
+    for stage in recipe["stages"]:
+        by_rule = False
+        for epoch in range(stage["max_epochs"]):
+            if i == len(curve):
+                return lrs, False
+            lrs.append(stage["lr"])
+            i += 1
+            if epoch + 1 >= stage["min_epochs"] and plateaued(curve[:i], recipe):
+                by_rule = True
+                break
+    return lrs, by_rule and i == len(curve)
+
+
 def _loaders(data_spec: dict, batch: int, device: torch.device):
     loader, _ = data.fashion_mnist_loaders(batch_size=batch, subset=data_spec["train_subset"],
                                            size=data_spec["size"], seed=data_spec["subset_seed"])
@@ -155,7 +184,7 @@ def train(name: str, recipe: dict = RECIPE, network: dict | None = None, device:
             change = abs(curve[-1] - curve[-2]) / curve[-2] if len(curve) > 1 else 1.0
             log(f"  {network['name']}: epoch {len(curve)}, lr {stage['lr']}, training loss {curve[-1]:.4f} "
                 f"(change {change:.1%})")
-            if epoch + 1 >= stage["min_epochs"] and change < recipe["change"]:
+            if epoch + 1 >= stage["min_epochs"] and plateaued(curve, recipe):
                 by_rule = True
                 break
     seconds = time.perf_counter() - start

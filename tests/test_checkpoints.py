@@ -36,6 +36,7 @@ def test_trainer_writes_a_manifest_entry_with_everything_recorded(shipped):
 
 def test_every_recipe_stage_ends_by_the_rule_or_its_limit():
     losses = iter([2.0, 1.0, 0.99, 0.5, 0.4, 0.398])      # epochs 3 and 6 change the loss by < 2 %
+    assert checkpoints.plateaued([0.050, 0.046]) and not checkpoints.plateaued([0.5, 0.49])   # < 0.005; 2 % exactly
     seen = []
 
     class Fake:
@@ -52,6 +53,8 @@ def test_every_recipe_stage_ends_by_the_rule_or_its_limit():
     finally:
         training.train = original
     assert seen == [0.1, 0.1, 0.1, 0.01, 0.01, 0.01] and measured["converged"]
+    assert checkpoints.replay(measured["loss_per_epoch"], recipe) == (seen, True)
+    assert checkpoints.replay([2.0, 1.0, 0.5, 0.25, 0.12], recipe) == ([0.1] * 5, False)     # ran out of epochs
     assert measured["loss_per_epoch"] == [2.0, 1.0, 0.99, 0.5, 0.4, 0.398]
 
 
@@ -122,6 +125,10 @@ def test_every_network_of_the_list_is_shipped_and_converged():
     for network in checkpoints.NETWORKS:
         e = checkpoints.entry(network["name"])
         assert (e["architecture"], e["data"], e["recipe"]) == (network["architecture"], network["data"], checkpoints.RECIPE)
+        # the recorded learning rates are the ones the recipe's rule gives on the recorded curve, and
+        # the last stage ended by the rule: "converged" is measured, not declared
+        assert checkpoints.replay(e["loss_per_epoch"]) == (e["lr_per_epoch"], True), e["name"]
+        assert e["converged"] and e["epochs"] == len(e["loss_per_epoch"]) == len(e["lr_per_epoch"])
         total += e["bytes"]
     assert total < 25e6
 

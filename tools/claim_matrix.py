@@ -14,6 +14,7 @@ claim, threshold, min and max over the runs, and the weakest margin.
 
     python tools/claim_matrix.py                        # every notebook, every setting (27 runs each)
     python tools/claim_matrix.py --design pairs         # 9 runs each: every pair of levels once
+    python tools/claim_matrix.py --design ci            # 3 runs each: the settings `make test` runs
     python tools/claim_matrix.py notebooks/01_vanishing_gradients.ipynb --out /tmp/claims.md
 
 ``--design pairs`` is an orthogonal array: each (kernels, threads), (kernels, seed) and
@@ -68,7 +69,8 @@ def available_capabilities() -> tuple[str, ...]:
 
 
 def settings(design: str, capabilities: tuple[str, ...]) -> list[Setting]:
-    """The runs of a design: 'full' (the whole product) or 'pairs' (a 3x3x3 orthogonal array)."""
+    """The runs of a design: 'full' (the whole product), 'pairs' (a 3x3x3 orthogonal array) or 'ci'
+    (the three settings of `make test`: best kernels, 2 threads, seed 0; avx2, 1, seed 1; default, 1, seed 2)."""
     threads, seeds = LEVELS["threads"], LEVELS["seed"]
     if design == "full":
         return [Setting(c, t, s) for c, t, s in itertools.product(capabilities, threads, seeds)]
@@ -78,7 +80,10 @@ def settings(design: str, capabilities: tuple[str, ...]) -> list[Setting]:
             for j, t in enumerate(threads):
                 runs.append(Setting(c, t, seeds[(i + j) % len(seeds)]))
         return runs
-    raise ValueError(f"design must be 'full' or 'pairs', got {design!r}")
+    if design == "ci":     # the three settings `make test` runs: this machine's, another CPU's, Colab's stand-in
+        return [Setting(capabilities[-1], 2, 0), Setting("avx2" if "avx2" in capabilities else capabilities[-1], 1, 1),
+                Setting("default", 1, 2)]
+    raise ValueError(f"design must be 'full', 'pairs' or 'ci', got {design!r}")
 
 
 def run_notebook(path: Path, setting: Setting, timeout: int = 1200) -> tuple[list[dict], str | None, float]:
@@ -139,7 +144,7 @@ def table(results: dict[str, list[tuple[Setting, list[dict], str | None, float]]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebook with a claim")
-    parser.add_argument("--design", choices=("full", "pairs"), default="full")
+    parser.add_argument("--design", choices=("full", "pairs", "ci"), default="full")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     books = args.notebooks or sorted(p for p in (ROOT / "notebooks").glob("*.ipynb") if "claim(" in p.read_text())
