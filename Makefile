@@ -1,7 +1,7 @@
 # ResNet Lab. Two commands do everything on a fresh machine (Python 3.10+ and make needed):
 #   make lab    set up (virtual environment, data) and open the notebooks in JupyterLab
 #   make test   set up the same way and run the whole test suite: widget tests under ipywidgets 7, nbgrader,
-#               the slides, nbval under another CPU's settings beside Colab's versions, then the unit,
+#               the slides, the website, nbval under another CPU's settings beside Colab's versions, then the unit,
 #               browser and classroom tests with nbval under this machine's own settings (= make check)
 PYTHON ?= python3
 VENV   ?= .venv
@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   := data/FashionMNIST/raw/t10k-labels-idx1-ubyte
 
-.PHONY: checkpoints lab test check test-ipywidgets7 test-elsewhere test-portability test-colab test-nbgrader test-slides student slides claims setup data figures benchmark clean
+.PHONY: checkpoints lab test check test-ipywidgets7 test-elsewhere test-portability test-colab test-nbgrader test-slides test-book student slides book claims setup data figures benchmark clean
 
 setup: $(STAMP) $(DATA)
 
@@ -31,7 +31,7 @@ $(DATA): $(STAMP)
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir=.
 
-test: setup test-ipywidgets7 test-nbgrader slides test-slides test-elsewhere
+test: setup test-ipywidgets7 test-nbgrader slides test-slides test-book test-elsewhere
 	@echo "== phase: unit, browser and classroom tests, nbval with this machine's settings"
 	$(BIN)/python -m pytest
 
@@ -170,6 +170,35 @@ test-slides: setup $(SLIDES_STAMP)
 # `make checkpoints` trains those missing, `make checkpoints NAME="resnet56 plain56"` trains these again.
 checkpoints: setup
 	$(BIN)/python tools/train_checkpoints.py $(NAME)
+
+# The website (tools/book.py): the notebooks as stored (never re-run), the landing page and the
+# teacher's guide, built with Sphinx, myst-nb and sphinx-book-theme into build/book/, which opens with no
+# network (MathJax copied in from jupyter-server-mathjax, as for the slides). Installed without their
+# dependencies (every one named and pinned here) into a folder of their own that goes first on
+# PYTHONPATH, as the slides' tools are; these versions change no pin in constraints.txt. Python 3.11+.
+# check-jsonschema (with its own copy of the schema of GitHub's workflow files) lints the workflow
+# that publishes the site (.github/workflows/).
+PACKAGES_book := sphinx==9.0.4 alabaster==1.0.0 docutils==0.22.4 imagesize==2.0.1 roman-numerals==4.1.0 \
+                 snowballstemmer==3.1.1 sphinxcontrib-applehelp==2.0.0 sphinxcontrib-devhelp==2.0.0 \
+                 sphinxcontrib-htmlhelp==2.1.0 sphinxcontrib-jsmath==2.0.0 sphinxcontrib-qthelp==2.0.0 \
+                 sphinxcontrib-serializinghtml==2.0.0 myst-parser==5.2.0 markdown-it-py==4.3.0 \
+                 mdit-py-plugins==0.7.0 mdurl==0.1.2 myst-nb==1.4.0 jupyter-cache==1.0.1 SQLAlchemy==2.1.9 \
+                 click==8.5.1 tabulate==0.10.0 importlib-metadata==10.2.0 zipp==4.1.2 lazy-importer==0.1.0 \
+                 sphinx-book-theme==1.4.0 pydata-sphinx-theme==0.20.0 accessible-pygments==0.0.5 \
+                 jupyter-server-mathjax==0.2.6 check-jsonschema==0.39.0 ruamel.yaml==0.19.1 regress==2026.9.1
+BOOK_DIR        := $(VENV)/book
+BOOK_STAMP      := $(BOOK_DIR)/.installed
+
+book: setup $(BOOK_STAMP)
+	@echo "== phase: book"
+	PYTHONPATH=$(BOOK_DIR) $(BIN)/python tools/book.py
+
+# The site built afresh into a temporary folder and read in headless Chromium with the network shut
+# (every page, console, formulas, figures, search, launch buttons, a phone's width), every internal link
+# and anchor checked, the workflow linted (tests/test_book.py, tests/test_workflow.py).
+test-book: setup $(BOOK_STAMP)
+	@echo "== phase: book tests"
+	PYTHONPATH=$(BOOK_DIR) $(BIN)/python -m pytest -q -p no:cacheprovider -o addopts="" tests/test_book.py tests/test_workflow.py
 
 figures: setup
 	$(BIN)/python figures/make_figures.py

@@ -50,13 +50,16 @@ def test_fork_rewrites_every_address_consistently(tmp_path):
         repository.fork("github.com/x", root=tmp_path)
     changed = repository.fork("https://github.com/a-teacher/resnet-lab-2027", root=tmp_path)
 
-    assert set(changed) == {p for p in before if "resnet-lab/resnet-lab" in before[p].replace(other, "")}
+    assert set(changed) == {p for p in before if "resnet-lab/resnet-lab" in before[p].replace(other, "")
+                            or "resnet-lab.github.io/resnet-lab" in before[p]}
     assert repository.repo_url(tmp_path) == "https://github.com/a-teacher/resnet-lab-2027"
     assert repository.links(tmp_path) == []
     for path, old in before.items():
         new = path.read_text()
         assert "resnet-lab/resnet-lab/" not in new and "resnet-lab/resnet-lab\"" not in new
-        assert new.replace("a-teacher/resnet-lab-2027", "resnet-lab/resnet-lab") == old   # nothing else changed
+        assert "resnet-lab.github.io/resnet-lab/" not in new                # the website's address too
+        assert new.replace("a-teacher/resnet-lab-2027", "resnet-lab/resnet-lab").replace(
+            "a-teacher.github.io/resnet-lab-2027", "resnet-lab.github.io/resnet-lab") == old   # nothing else changed
     assert other in (tmp_path / "README.md").read_text()                # other repositories are left alone
     first = sorted((tmp_path / "notebooks").glob("*.ipynb"))[0]
     first_code = next(c.source for c in nbformat.read(str(first), 4).cells if c.cell_type == "code")

@@ -1,5 +1,6 @@
 """The repository's address: it lives in pyproject.toml (`Repository = ...`); every Colab and Binder
-badge, set-up cell and README link must agree with it, and a fork points them all at itself.
+badge, set-up cell and README link (the website's GitHub Pages address too) must agree with it, and a
+fork points them all at itself.
 
     python tools/repository.py links
         exit 1 if a Colab or Binder badge, a set-up cell or a README link disagrees with pyproject.toml
@@ -34,6 +35,13 @@ def colab_url(path: str, url: str = REPO_URL) -> str:
     return url.replace("https://github.com/", "https://colab.research.google.com/github/") + f"/blob/main/{path}"
 
 
+def pages_url(url: str = REPO_URL) -> str:
+    """The address GitHub Pages gives the website of the repository at ``url`` (`make book`, published
+    by .github/workflows/test-and-publish.yml)."""
+    owner, name = url.removeprefix("https://github.com/").split("/")
+    return f"https://{owner.lower()}.github.io/{name}/"
+
+
 def _fork_files(root: Path) -> list[Path]:
     return [p for pattern in FORK_FILES for p in sorted(Path(root).glob(pattern)) if p.is_file()]
 
@@ -65,6 +73,8 @@ def links(root: Path = ROOT) -> list[str]:
     readme = (root / "README.md").read_text()
     if f"https://mybinder.org/v2/gh/{slug}/" not in readme:
         problems.append(f"README.md: no Binder badge for {slug}")
+    if pages_url(url) not in readme:
+        problems.append(f"README.md: no link to the website at {pages_url(url)}")
     return problems
 
 
@@ -78,10 +88,11 @@ def fork(url: str, root: Path = ROOT) -> list[Path]:
     old_slug = repo_url(root).removeprefix("https://github.com/")
     pattern = re.compile(r"(https://(?:github\.com|colab\.research\.google\.com/github|mybinder\.org/v2/gh)/)"
                          + re.escape(old_slug) + r"(?![A-Za-z0-9_.-])")
+    old_pages = pages_url(repo_url(root))
     changed = []
     for path in _fork_files(root):
         text = path.read_text()
-        new = pattern.sub(lambda m: m.group(1) + new_slug, text)
+        new = pattern.sub(lambda m: m.group(1) + new_slug, text).replace(old_pages, pages_url(f"https://github.com/{new_slug}"))
         if new != text:
             path.write_text(new)
             changed.append(path)
