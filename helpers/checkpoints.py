@@ -44,10 +44,15 @@ RECIPE = {"optimizer": "sgd", "momentum": 0.9, "nesterov": True, "weight_decay":
                      {"lr": 0.001, "min_epochs": 2, "max_epochs": 4}]}
 
 
-def _spec(name: str, architecture: str, size: int, subset: int, seed: int, used_by: str) -> dict:
-    return {"name": name, "architecture": architecture, "used_by": used_by, "seed": seed,
+def _spec(name: str, architecture: str, size: int, subset: int, seed: int, used_by: str,
+          epochs_per_stage: list[int] | None = None) -> dict:
+    spec = {"name": name, "architecture": architecture, "used_by": used_by, "seed": seed,
             "data": {"dataset": "Fashion-MNIST", "train_subset": subset, "size": size, "subset_seed": seed,
                      "test": f"the whole Fashion-MNIST test set (10,000 images) at {size}x{size}"}}
+    if epochs_per_stage:   # a control with a fixed schedule: exactly these epochs at each learning rate
+        spec["recipe"] = dict(RECIPE, stages=[dict(stage, min_epochs=n, max_epochs=n)
+                                              for stage, n in zip(RECIPE["stages"], epochs_per_stage)])
+    return spec
 
 
 # Notebook 05: ResNet-56 and its plain twin, a plain-20 that learns, and a one-hidden-layer MLP as the
@@ -59,6 +64,8 @@ NETWORKS = [
     _spec("plain56", "cifar_resnet(56, 8, residual=False)", 16, 20_000, 0, "05"),
     _spec("plain20-16px", "cifar_resnet(20, 8, residual=False)", 16, 20_000, 0, "05"),
     _spec("mlp-16px", "deep_mlp(1, 340, 'relu', 'kaiming', in_features=256)", 16, 20_000, 0, "05"),
+    # plain-56 again with exactly ResNet-56's schedule (11, 8 and 4 epochs): the same steps for both arms
+    _spec("plain56-same-steps", "cifar_resnet(56, 8, residual=False)", 16, 20_000, 0, "05", [11, 8, 4]),
     _spec("plain20-s0", "cifar_resnet(20, 8, residual=False)", 14, 10_000, 0, "06"),
     *[_spec(f"{name}-s{seed}", call, 14, 10_000, seed, "06") for seed in (0, 1) for name, call in (
         ("resnet20", "cifar_resnet(20, 8)"),
@@ -166,6 +173,7 @@ def train(name: str, recipe: dict = RECIPE, network: dict | None = None, device:
     """Train network ``name`` of :data:`NETWORKS` from scratch (or ``network``, a spec of the same form)
     with ``recipe``; return it in eval mode and its measurements (curve, accuracies, time)."""
     network = network or spec(name)
+    recipe = network.get("recipe", recipe)
     device = torch.device(device) if device is not None else runtime.pick_device()
     runtime.seed_everything(network["seed"])
     model = build(network["architecture"]).to(device)

@@ -110,7 +110,11 @@ def test_preact_branch_ends_in_a_linear_layer_and_the_default_ends_in_the_activa
     layer = act_last.layers[1]
     assert torch.allclose(layer(x), x + torch.relu(layer.norm(layer.linear(x))))
     assert not pre.layers[0].preact and not act_last.layers[1].preact    # layer 0 has no shortcut
-    with pytest.raises(ValueError, match=r"branch must be one of \['act_last', 'preact'\]"):
+    two = models.deep_mlp(3, 8, "relu", "kaiming", norm="batch", residual=True, in_features=4, branch="preact2")
+    layer, (norm2, _, linear2) = two.layers[1], two.layers[1].second
+    assert torch.allclose(layer(x), x + linear2(torch.relu(norm2(layer.linear(torch.relu(layer.norm(x)))))))
+    assert two.layers[0].second is None and pre.layers[1].second is None
+    with pytest.raises(ValueError, match=r"branch must be one of \['act_last', 'preact', 'preact2'\]"):
         models.deep_mlp(4, residual=True, branch="post")
     with pytest.raises(ValueError, match="need residual=True"):
         models.deep_mlp(4, branch="preact")

@@ -58,7 +58,8 @@ def train_and_save(network: dict, recipe: dict = checkpoints.RECIPE, folder: Pat
     save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(path))
     return {"name": network["name"], "file": path.name, "sha256": checkpoints.sha256(path),
             "bytes": path.stat().st_size, "architecture": network["architecture"], "used_by": network["used_by"],
-            "seed": network["seed"], "data": network["data"], "recipe": recipe, **measured, "machine": machine()}
+            "seed": network["seed"], "data": network["data"], "recipe": network.get("recipe", recipe), **measured,
+            "machine": machine()}
 
 
 def write_manifest(entries: list[dict], folder: Path = checkpoints.FOLDER) -> None:
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         name = network["name"]
         old = entries.get(name)
         done = old is not None and old["architecture"] == network["architecture"] and old["data"] == network["data"] \
-            and old["recipe"] == checkpoints.RECIPE and (checkpoints.FOLDER / old["file"]).exists()
+            and old["recipe"] == network.get("recipe", checkpoints.RECIPE) and (checkpoints.FOLDER / old["file"]).exists()
         if (args.names and name not in args.names) or (done and not args.names):
             if not args.worker:
                 print(f"{name}: kept ({'trained' if done else 'not asked for'})")

@@ -17,7 +17,7 @@ ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
 }
 INITS = ("default", "xavier", "kaiming")
 NORMS = (None, "batch")
-BRANCHES = ("act_last", "preact")
+BRANCHES = ("act_last", "preact", "preact2")
 
 
 class MLPLayer(nn.Module):
@@ -29,8 +29,9 @@ class MLPLayer(nn.Module):
     ``branch`` says what ``f`` is on a layer with a shortcut: 'act_last' (the default) is
     activation(norm(linear(x))), whose output ends in the activation ("ReLU before addition", He et
     al. 2016b, Fig. 4(c)); 'preact' is linear(activation(norm(x))), the full pre-activation order of
-    He et al. 2016b (Fig. 4(e)), whose output ends in a linear layer. A layer without a shortcut is
-    always Linear -> (batch norm) -> activation.
+    He et al. 2016b (Fig. 4(e)), whose output ends in a linear layer; 'preact2' is that twice,
+    linear2(activation(norm2(linear(activation(norm(x)))))), the two-layer branch of a real
+    pre-activation ResNet block. A layer without a shortcut is always Linear -> (batch norm) -> activation.
     """
 
     def __init__(self, in_features: int, out_features: int, activation: str, norm: str | None,
@@ -39,8 +40,12 @@ class MLPLayer(nn.Module):
         super().__init__()
         check_choice("branch", branch, BRANCHES)
         self.residual = residual and in_features == out_features
-        self.preact = branch == "preact" and self.residual
+        self.preact = branch in ("preact", "preact2") and self.residual
         self.linear = nn.Linear(in_features, out_features)
+        self.second = None                   # 'preact2': the branch's second norm, activation and linear layer
+        if branch == "preact2" and self.residual:
+            self.second = nn.Sequential(nn.BatchNorm1d(out_features) if norm == "batch" else nn.Identity(),
+                                        ACTIVATIONS[activation](), nn.Linear(out_features, out_features))
         norm_features = in_features if self.preact else out_features
         self.norm = nn.BatchNorm1d(norm_features) if norm == "batch" else nn.Identity()
         self.act = ACTIVATIONS[activation]()
@@ -50,6 +55,8 @@ class MLPLayer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.linear(self.act(self.norm(x))) if self.preact else self.act(self.norm(self.linear(x)))
+        if self.second is not None:
+            out = self.second(out)
         if not self.residual:
             return out
         if self.alpha is not None:
