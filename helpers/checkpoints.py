@@ -161,6 +161,18 @@ def replay(curve: list[float], recipe: dict = RECIPE) -> tuple[list[float], bool
     return lrs, by_rule and i == len(curve)
 
 
+def stages(e: dict) -> list[tuple[float, int, str]]:
+    """Each learning-rate stage of manifest entry ``e``: (learning rate, epochs, 'rule' if the stage
+    ended because the loss stopped changing, else 'limit')."""
+    recipe, curve, out, i = e["recipe"], e["loss_per_epoch"], [], 0
+    for stage in recipe["stages"]:
+        n = e["lr_per_epoch"].count(stage["lr"])
+        i += n
+        ended = "rule" if n >= stage["min_epochs"] and plateaued(curve[:i], recipe) else "limit"
+        out.append((stage["lr"], n, ended))
+    return out
+
+
 def _loaders(data_spec: dict, batch: int, device: torch.device):
     loader, _ = data.fashion_mnist_loaders(batch_size=batch, subset=data_spec["train_subset"],
                                            size=data_spec["size"], seed=data_spec["subset_seed"])

@@ -55,6 +55,8 @@ def test_every_recipe_stage_ends_by_the_rule_or_its_limit():
     assert seen == [0.1, 0.1, 0.1, 0.01, 0.01, 0.01] and measured["converged"]
     assert checkpoints.replay(measured["loss_per_epoch"], recipe) == (seen, True)
     assert checkpoints.replay([2.0, 1.0, 0.5, 0.25, 0.12], recipe) == ([0.1] * 5, False)     # ran out of epochs
+    e = {"recipe": recipe, "loss_per_epoch": [2.0, 1.0, 0.5, 0.25, 0.12, 0.1, 0.099], "lr_per_epoch": [0.1] * 5 + [0.01] * 2}
+    assert checkpoints.stages(e) == [(0.1, 5, "limit"), (0.01, 2, "rule")]
     assert measured["loss_per_epoch"] == [2.0, 1.0, 0.99, 0.5, 0.4, 0.398]
 
 
