@@ -74,6 +74,9 @@ NETWORKS = [
         ("densenet28", "densenet((4, 4, 4), growth_rate=10)"),
         ("mlp", "deep_mlp(1, 340, 'relu', 'kaiming', in_features=196)"),
         ("stochastic20", "cifar_resnet(20, 8, stochastic_depth=0.5)"))],
+    # controls with exactly ResNet-20-s0's schedule (8, 8 and 2 epochs): the same steps as the network they are compared with
+    _spec("densenet28-s0-same-steps", "densenet((4, 4, 4), growth_rate=10)", 14, 10_000, 0, "06", [8, 8, 2]),
+    _spec("stochastic20-s0-same-steps", "cifar_resnet(20, 8, stochastic_depth=0.5)", 14, 10_000, 0, "06", [8, 8, 2]),
 ]
 NAMES = [n["name"] for n in NETWORKS]
 
